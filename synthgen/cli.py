@@ -1,0 +1,142 @@
+"""The `synthgen` command line: thin wrappers over the library.
+
+Errors a user can fix print one line (rule, value, fix) and exit with code 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+from typing import Callable, Optional
+
+import orjson
+import typer
+from rich.console import Console
+
+from synthgen.errors import UserError
+
+app = typer.Typer(
+    help="Synthetic training data for embedding and reranking models (Qwen3 Embedding recipe).\n\n"
+         "Example: synthgen run recipes/demo.toml --out outputs/demo",
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+personas_app = typer.Typer(help="Persona libraries. Example: synthgen personas search 'chmod permissions'",
+                           no_args_is_help=True)
+models_app = typer.Typer(help="Built-in models. Example: synthgen models prepare", no_args_is_help=True)
+app.add_typer(personas_app, name="personas")
+app.add_typer(models_app, name="models")
+console = Console()
+
+
+def user_errors(func: Callable) -> Callable:
+    """Turn a `UserError` into one line on stderr and exit code 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except UserError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper
+
+
+@app.command()
+@user_errors
+def run(
+    recipe: Path = typer.Argument(..., help="The recipe TOML file."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default: the recipe's `output`)."),
+    limit_docs: Optional[int] = typer.Option(None, "--limit-docs", min=1, help="Use only the first N documents."),
+    set_: list[str] = typer.Option([], "--set", help="Override a recipe key: --set generator.temperature=0.5"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run in the output folder."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+) -> None:
+    """Run a recipe: generate rows and write Parquet shards, rejects and a manifest.
+
+    Example: synthgen run recipes/demo.toml --limit-docs 20 --set generator.temperature=0.5
+    """
+    from synthgen.pipeline import Pipeline
+    from synthgen.progress import summary_table
+    from synthgen.recipe import load_recipe
+
+    loaded = load_recipe(recipe, set_)
+    target = out or Path(loaded.output)
+    manifest = Pipeline(loaded, target, show_progress=not quiet).run(limit_docs=limit_docs, overwrite=overwrite)
+    Console(stderr=True).print(summary_table(manifest))
+    typer.echo(f"wrote {manifest['counts']['rows']} rows to {target / 'data'}")
+
+
+@app.command()
+@user_errors
+def render(
+    recipe: Path = typer.Argument(..., help="The recipe TOML file."),
+    doc: int = typer.Option(0, "--doc", help="Index of the document in the corpus (0-based, usable ones)."),
+    set_: list[str] = typer.Option([], "--set", help="Override a recipe key."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+) -> None:
+    """Print the exact prompts one document gets, without loading the generator.
+
+    Example: synthgen render recipes/demo.toml --doc 3
+    """
+    from synthgen.recipe import load_recipe
+    from synthgen.render import render_prompts
+
+    rendered = render_prompts(load_recipe(recipe, set_), doc)
+    if as_json:
+        sys.stdout.write(orjson.dumps(rendered, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    for entry in rendered:
+        typer.echo(f"===== {entry['task']} / variant {entry['variant']} / stage {entry['stage']} "
+                   f"({entry['template']}.j2, seed {entry['seed']})")
+        for message in entry["messages"]:
+            typer.echo(f"--- {message['role']}\n{message['content']}")
+        typer.echo(f"--- output schema\n{orjson.dumps(entry['schema']).decode()}")
+        typer.echo(f"--- (preview assumes the answer {orjson.dumps(entry['assumed']).decode()})\n")
+
+
+@personas_app.command("search")
+@user_errors
+def personas_search(
+    text: str = typer.Argument(..., help="A document's text."),
+    k: int = typer.Option(5, "--k", min=1, help="How many personas."),
+    library: list[str] = typer.Option(["builtin:core"], "--library", help="Persona JSONL files."),
+    embedder: str = typer.Option("builtin:all-minilm-l6-v2", "--embedder", help="Embedding model."),
+) -> None:
+    """Show the personas a document would get as stage-1 candidates.
+
+    Example: synthgen personas search "How to set file permissions with chmod"
+    """
+    from synthgen.engines.embedders import load_embedder
+    from synthgen.personas import PersonaIndex, load_personas
+    from synthgen.recipe import EmbedderConfig
+
+    index = PersonaIndex(load_personas(library), load_embedder(EmbedderConfig(model=embedder)))
+    for rank, (persona, score) in enumerate(index.search([text], k)[0], start=1):
+        typer.echo(f"{rank}. {score:.3f}  {persona.id}  {persona.persona}")
+
+
+@models_app.command("prepare")
+@user_errors
+def models_prepare(force: bool = typer.Option(False, "--force", help="Convert again.")) -> None:
+    """Convert the built-in generator (SmolLM2-135M-Instruct GGUF from PyPI) for vLLM, once.
+
+    Example: synthgen models prepare
+    """
+    from synthgen.models import prepare_builtin_generator, resolve_model
+
+    typer.echo(f"generator: {prepare_builtin_generator(force=force)}")
+    typer.echo(f"embedder:  {resolve_model('builtin:all-minilm-l6-v2')}")
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """List the built-in model names a recipe can use."""
+    from synthgen.models import BUILTIN_MODELS
+
+    for name, what in BUILTIN_MODELS.items():
+        typer.echo(f"{name}  {what}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,196 @@
+"""Corpus readers: JSONL, Parquet, a folder of text files, a saved `datasets` dataset.
+
+Every reader yields raw records; `read_corpus` turns each into a `Document` or a `Reject`
+with its reason (no_text, empty_text, undecodable, invalid_json, too_short, too_long,
+duplicate_id, language_undetermined). Nothing is dropped silently and bad rows never crash
+the run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import orjson
+
+from synthgen.errors import UserError
+from synthgen.language import UNDETERMINED, detect_language, normalize_code
+from synthgen.recipe import CorpusConfig
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str
+    text: str
+    language: str
+
+
+@dataclass(frozen=True)
+class Reject:
+    """A dropped item: which step dropped it, why, and what it was."""
+
+    step: str
+    reason: str
+    source_id: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"step": self.step, "reason": self.reason, "source_id": self.source_id, **self.detail}
+
+
+@dataclass(frozen=True)
+class _Record:
+    """What a reader found: an id, the text (str, bytes or None), a language, or a reason."""
+
+    id: str
+    text: Any
+    language: str | None = None
+    error: str = ""
+
+
+def read_corpus(config: CorpusConfig, path: Path) -> Iterator[Document | Reject]:
+    """Documents of the corpus at `path`, in a stable order, with rejects in between."""
+    seen: set[str] = set()
+    for record in _records(config, path):
+        item = _to_document(record, config)
+        if isinstance(item, Document):
+            if item.id in seen:
+                item = Reject("corpus", "duplicate_id", item.id)
+            else:
+                seen.add(item.id)
+        yield item
+
+
+def detect_format(path: Path) -> str:
+    if path.is_dir():
+        if (path / "dataset_info.json").is_file() or (path / "dataset_dict.json").is_file():
+            return "hf_dataset"
+        if any(path.glob("*.parquet")):
+            return "parquet"
+        return "text_dir"
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".json", ".ndjson"):
+        return "jsonl"
+    if suffix == ".parquet":
+        return "parquet"
+    raise UserError(f"corpus.path: cannot tell the format of {path}: set corpus.format "
+                    "to jsonl, parquet, text_dir or hf_dataset")
+
+
+def _records(config: CorpusConfig, path: Path) -> Iterator[_Record]:
+    if not path.exists():
+        raise UserError(f"corpus.path: {path} does not exist (check the path in the recipe)")
+    fmt = detect_format(path) if config.format == "auto" else config.format
+    readers = {"jsonl": _read_jsonl, "parquet": _read_parquet, "text_dir": _read_text_dir,
+               "hf_dataset": _read_hf_dataset}
+    return readers[fmt](config, path)
+
+
+def _read_jsonl(config: CorpusConfig, path: Path) -> Iterator[_Record]:
+    with path.open("rb") as handle:
+        for line_no, raw in enumerate(handle, start=1):
+            fallback_id = f"{path.stem}:{line_no}"
+            if not raw.strip():
+                continue
+            try:
+                obj = orjson.loads(raw)  # orjson rejects invalid UTF-8 as well as bad JSON
+            except orjson.JSONDecodeError as exc:
+                reason = "undecodable" if "utf-8" in str(exc).lower() else "invalid_json"
+                yield _Record(fallback_id, None, error=reason)
+                continue
+            if not isinstance(obj, dict):
+                yield _Record(fallback_id, None, error="invalid_json")
+                continue
+            yield _from_mapping(obj, config, fallback_id)
+
+
+def _read_parquet(config: CorpusConfig, path: Path) -> Iterator[_Record]:
+    import pyarrow.parquet as pq
+
+    files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
+    for file in files:
+        try:
+            parquet = pq.ParquetFile(file)
+            columns = [c for c in (config.id_column, config.text_column, config.language_column)
+                       if c and c in parquet.schema_arrow.names]
+            row_no = 0
+            for batch in parquet.iter_batches(batch_size=1024, columns=columns):
+                for obj in batch.to_pylist():
+                    row_no += 1
+                    yield _from_mapping(obj, config, f"{file.stem}:{row_no}")
+        except OSError as exc:  # pyarrow raises ArrowInvalid (an OSError/ValueError) on corrupt files
+            raise UserError(f"corpus: {file} is not a readable Parquet file ({exc})") from None
+
+
+def _read_text_dir(config: CorpusConfig, path: Path) -> Iterator[_Record]:
+    for file in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        yield _Record(file.relative_to(path).as_posix(), file.read_bytes())
+
+
+def _read_hf_dataset(config: CorpusConfig, path: Path) -> Iterator[_Record]:
+    import datasets
+
+    data = datasets.load_from_disk(str(path))
+    if isinstance(data, datasets.DatasetDict):
+        split = "train" if "train" in data else sorted(data)[0]
+        data = data[split]
+    for row_no, obj in enumerate(data, start=1):
+        yield _from_mapping(obj, config, f"row:{row_no}")
+
+
+def _from_mapping(obj: dict[str, Any], config: CorpusConfig, fallback_id: str) -> _Record:
+    raw_id = obj.get(config.id_column) if config.id_column else None
+    doc_id = fallback_id if raw_id is None or raw_id == "" else str(raw_id)
+    if config.text_column not in obj or obj[config.text_column] is None:
+        return _Record(doc_id, None, error="no_text")
+    language = obj.get(config.language_column) if config.language_column else None
+    return _Record(doc_id, obj[config.text_column], language if isinstance(language, str) else None)
+
+
+def _to_document(record: _Record, config: CorpusConfig) -> Document | Reject:
+    if record.error:
+        return Reject("corpus", record.error, record.id)
+    text = record.text
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return Reject("corpus", "undecodable", record.id, {"detail": str(exc)[:200]})
+    if not isinstance(text, str):
+        return Reject("corpus", "no_text", record.id, {"detail": f"text is {type(text).__name__}"})
+    text = text.strip()
+    if not text:
+        return Reject("corpus", "empty_text", record.id)
+    if len(text) < config.min_chars:
+        return Reject("corpus", "too_short", record.id, {"chars": len(text)})
+    if len(text) > config.max_chars:
+        return Reject("corpus", "too_long", record.id, {"chars": len(text), "max_chars": config.max_chars})
+    language = normalize_code(record.language) if record.language else UNDETERMINED
+    if language == UNDETERMINED:
+        language = detect_language(text)
+    if language == UNDETERMINED:
+        return Reject("corpus", "language_undetermined", record.id, {"text": text[:200]})
+    return Document(record.id, text, language)
+
+
+def count_records(config: CorpusConfig, path: Path) -> int:
+    """How many records the corpus holds, read cheaply (for progress and ETA)."""
+    fmt = detect_format(path) if config.format == "auto" else config.format
+    if fmt == "jsonl":
+        with path.open("rb") as handle:
+            return sum(1 for line in handle if line.strip())
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
+        try:
+            return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+        except OSError as exc:
+            raise UserError(f"corpus: {path} is not a readable Parquet file ({exc})") from None
+    if fmt == "text_dir":
+        return sum(1 for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+    import datasets
+
+    data = datasets.load_from_disk(str(path))
+    return len(data["train"] if "train" in data else data) if isinstance(data, datasets.DatasetDict) else len(data)

@@ -1,0 +1,44 @@
+"""Language codes, names and offline identification (lingua-language-detector).
+
+Codes are ISO 639-1 ("en", "de"). Identification runs offline; lingua loads a language's
+model the first time it is needed, so start-up stays cheap.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+UNDETERMINED = "und"
+
+
+def normalize_code(value: str) -> str:
+    """"en-US", "EN", "en_GB" -> "en"; anything else that is not two letters -> "und"."""
+    code = value.strip().replace("_", "-").split("-")[0].lower()
+    return code if len(code) == 2 and code.isalpha() else UNDETERMINED
+
+
+@lru_cache(maxsize=None)
+def language_name(code: str) -> str:
+    """The English name of an ISO 639-1 code, as prompts use it ("de" -> "German")."""
+    from lingua import IsoCode639_1, Language
+
+    try:
+        language = Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper()))
+    except (AttributeError, ValueError):
+        return code
+    return language.name.title()
+
+
+@lru_cache(maxsize=1)
+def _detector():
+    from lingua import LanguageDetectorBuilder
+
+    return LanguageDetectorBuilder.from_all_languages().build()
+
+
+def detect_language(text: str) -> str:
+    """ISO 639-1 code of the most likely language of `text`, or "und" when unsure."""
+    language = _detector().detect_language_of(text[:2000])
+    if language is None:
+        return UNDETERMINED
+    return language.iso_code_639_1.name.lower()

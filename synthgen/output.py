@@ -1,0 +1,137 @@
+"""The run folder: Parquet shards, rejects, and the manifest, each written atomically.
+
+    OUT/generated/part-NNNNN.parquet   rows of one shard of documents, as generated
+    OUT/data/train-NNNNN.parquet       the final shards (row contract, zstd)
+    OUT/rejects/<step>.jsonl           every dropped item with its reason (and raw output)
+    OUT/manifest.json                  counts, shards with sha256, recipe, models, tokens
+
+Files are written to a temporary name, fsynced and renamed, so a crash never leaves a
+half-written shard under its final name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+from typing import Any, Iterable
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from synthgen.corpus import Reject
+from synthgen.errors import UserError
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def write_parquet(path: Path, table: pa.Table) -> dict[str, Any]:
+    """Write `table` atomically as zstd Parquet; return its shard entry for the manifest."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    with tmp.open("rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    return {"path": path.name, "rows": table.num_rows, "sha256": file_sha256(path)}
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class RunFolder:
+    """Paths of one run's output folder."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self.generated = self.root / "generated"
+        self.data = self.root / "data"
+        self.rejects = self.root / "rejects"
+        self.manifest = self.root / "manifest.json"
+
+    def create(self, overwrite: bool) -> None:
+        """Make the folders; refuse to mix with an earlier run unless `overwrite`."""
+        if self.manifest.exists() or self.generated.exists():
+            if not overwrite:
+                raise UserError(f"output folder {self.root} already holds a run: pass --overwrite "
+                                "to replace it, or choose another --out")
+            for sub in (self.generated, self.data, self.rejects):
+                shutil.rmtree(sub, ignore_errors=True)
+            self.manifest.unlink(missing_ok=True)
+        try:
+            for sub in (self.generated, self.data, self.rejects):
+                sub.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"cannot create output folder {self.root}: {exc.strerror}") from None
+
+    def part_path(self, shard: int) -> Path:
+        return self.generated / f"part-{shard:05d}.parquet"
+
+    def parts(self) -> list[Path]:
+        return sorted(self.generated.glob("part-*.parquet"))
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        atomic_write_bytes(self.manifest, orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+
+
+class RejectLog:
+    """Appends rejects as JSON lines to `rejects/<step>.jsonl` and counts them by reason."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.counts: dict[str, int] = {}
+
+    def write(self, rejects: Iterable[Reject]) -> None:
+        by_file: dict[str, list[bytes]] = {}
+        for reject in rejects:
+            key = f"{reject.step}/{reject.reason}"
+            self.counts[key] = self.counts.get(key, 0) + 1
+            name = reject.step.replace("/", "-") + ".jsonl"
+            by_file.setdefault(name, []).append(orjson.dumps(reject.to_dict(), default=str))
+        for name, lines in by_file.items():
+            with (self.folder / name).open("ab") as handle:
+                handle.write(b"\n".join(lines) + b"\n")
+
+
+class ShardWriter:
+    """Collects final rows and writes `data/train-NNNNN.parquet` every `rows_per_file` rows."""
+
+    def __init__(self, folder: Path, rows_per_file: int):
+        self.folder = folder
+        self.rows_per_file = rows_per_file
+        self.shards: list[dict[str, Any]] = []
+        self._pending: list[pa.Table] = []
+        self._pending_rows = 0
+
+    def add(self, table: pa.Table) -> None:
+        self._pending.append(table)
+        self._pending_rows += table.num_rows
+        while self._pending_rows >= self.rows_per_file:
+            merged = pa.concat_tables(self._pending)
+            self._flush(merged.slice(0, self.rows_per_file))
+            rest = merged.slice(self.rows_per_file)
+            self._pending, self._pending_rows = [rest], rest.num_rows
+
+    def close(self) -> list[dict[str, Any]]:
+        if self._pending_rows:
+            self._flush(pa.concat_tables(self._pending))
+        self._pending, self._pending_rows = [], 0
+        return self.shards
+
+    def _flush(self, table: pa.Table) -> None:
+        path = self.folder / f"train-{len(self.shards):05d}.parquet"
+        self.shards.append(write_parquet(path, table))
+

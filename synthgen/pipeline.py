@@ -1,0 +1,201 @@
+"""A run, end to end: corpus -> personas -> stages -> rows -> shards -> manifest.
+
+The corpus streams in shards of `run.shard_size` documents. For each shard, every stage
+of every task is one batched engine call; the surviving items become rows, scored with
+the embedder, and are written as one `generated/part-NNNNN.parquet`. When all shards are
+done, the parts are streamed into the final `data/train-NNNNN.parquet` files and the
+manifest records what was kept and what was dropped, by reason.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import pyarrow.parquet as pq
+
+import synthgen
+from synthgen.corpus import Document, Reject, count_records, read_corpus
+from synthgen.engines.base import Embedder, Generator
+from synthgen.generation import StageStats, run_stage
+from synthgen.models import public_model_id
+from synthgen.output import RejectLog, RunFolder, ShardWriter, write_parquet
+from synthgen.personas import PersonaIndex, load_personas
+from synthgen.progress import RunProgress
+from synthgen.prompts import PromptLibrary
+from synthgen.recipe import Recipe
+from synthgen.rows import rows_to_table, stable_int
+from synthgen.tasks import WorkItem, build_tasks
+
+
+@dataclass
+class RunState:
+    """Counters of a run, turned into the manifest at the end."""
+
+    documents_read: int = 0
+    documents_kept: int = 0
+    work_items: int = 0
+    stages: dict[str, StageStats] = field(default_factory=dict)
+
+
+class Pipeline:
+    """Runs one recipe into one output folder. Engines may be passed in (tests, notebooks)."""
+
+    def __init__(self, recipe: Recipe, out: str | Path, generator: Generator | None = None,
+                 embedder: Embedder | None = None, prompts: PromptLibrary | None = None,
+                 show_progress: bool = True):
+        self.recipe = recipe
+        self.folder = RunFolder(out)
+        self.prompts = prompts or PromptLibrary()
+        self.tasks = build_tasks(recipe)
+        self._generator = generator
+        self._embedder = embedder
+        self.show_progress = show_progress
+        self.state = RunState()
+
+    def run(self, limit_docs: int | None = None, overwrite: bool = False) -> dict[str, Any]:
+        started = time.perf_counter()
+        self._check_templates()
+        corpus_path = Path(self.recipe.corpus.path).expanduser()
+        total = count_records(self.recipe.corpus, corpus_path)
+        total = min(total, limit_docs) if limit_docs is not None else total
+        personas = load_personas(self.recipe.personas.libraries)
+        self.folder.create(overwrite)
+        embedder = self._embedder or _load_embedder(self.recipe)
+        index = PersonaIndex(personas, embedder)
+        generator = self._generator or _load_generator(self.recipe)
+        rejects = RejectLog(self.folder.rejects)
+        documents = self._documents(corpus_path, rejects, limit_docs)
+        with RunProgress(total, enabled=self.show_progress) as progress:
+            for shard, batch in enumerate(_batched(documents, self.recipe.run.shard_size)):
+                self._run_shard(shard, batch, index, generator, embedder, rejects, progress)
+        shards = self._finalize()
+        return self._write_manifest(shards, rejects, time.perf_counter() - started)
+
+    def _check_templates(self) -> None:
+        """Fail before loading any model if a task's template is missing or broken."""
+        for task in self.tasks.values():
+            for stage in task.stages:
+                _ = self.prompts.get(stage.template).output_schema
+
+    def _documents(self, path: Path, rejects: RejectLog, limit: int | None) -> Iterator[Document]:
+        for item in read_corpus(self.recipe.corpus, path):
+            if limit is not None and self.state.documents_kept >= limit:
+                return
+            self.state.documents_read += 1
+            if isinstance(item, Reject):
+                rejects.write([item])
+                continue
+            self.state.documents_kept += 1
+            yield item
+
+    def _run_shard(self, shard: int, documents: list[Document], index: PersonaIndex, generator: Generator,
+                   embedder: Embedder, rejects: RejectLog, progress: RunProgress) -> None:
+        items = self._plan(documents, index)
+        rows: list[dict[str, Any]] = []
+        requests = tokens = 0
+        for task_name, task in self.tasks.items():
+            live = [item for item in items if item.task == task_name]
+            for stage in task.stages:
+                live, dropped, stats = run_stage(stage, task_name, live, generator, self.prompts,
+                                                 self.recipe.generator)
+                rejects.write(dropped)
+                self.state.stages.setdefault(f"{task_name}/{stage.name}", StageStats()).__iadd__(stats)
+                requests, tokens = requests + stats.requests, tokens + stats.completion_tokens
+            rows += [task.to_row(item) for item in live]
+        _score_positives(rows, embedder)
+        write_parquet(self.folder.part_path(shard), rows_to_table(rows))
+        progress.advance(len(documents), requests, tokens)
+
+    def _plan(self, documents: list[Document], index: PersonaIndex) -> list[WorkItem]:
+        """Work items for a shard: task, seed, persona candidates and sampled requirements."""
+        candidates = index.search([d.text for d in documents], self.recipe.personas.candidates)
+        names = list(self.tasks)
+        weights = [self.recipe.tasks.enabled()[n].weight for n in names]
+        items = []
+        for document, found in zip(documents, candidates):
+            for variant in range(self.recipe.queries_per_document):
+                seed = stable_int(self.recipe.name, self.recipe.seed, document.id, variant)
+                task = random.Random(seed).choices(names, weights=weights)[0]
+                item = WorkItem(document, variant, task, seed, [p for p, _ in found])
+                self.tasks[task].plan(item)
+                items.append(item)
+        self.state.work_items += len(items)
+        return items
+
+    def _finalize(self) -> list[dict[str, Any]]:
+        writer = ShardWriter(self.folder.data, self.recipe.run.rows_per_file)
+        for part in self.folder.parts():
+            writer.add(pq.read_table(part))
+        return writer.close()
+
+    def _write_manifest(self, shards: list[dict[str, Any]], rejects: RejectLog, seconds: float) -> dict[str, Any]:
+        rows = sum(s["rows"] for s in shards)
+        counts_by = _counts_by(self.folder.data, ("task", "query_language", "document_language"))
+        manifest = {
+            "synthgen_version": synthgen.__version__,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "recipe": self.recipe.to_dict(),
+            "generator": public_model_id(self.recipe.generator.model),
+            "embedder": public_model_id(self.recipe.embedder.model),
+            "prompts": {stage.template: self.prompts.get(stage.template).sha256
+                        for task in self.tasks.values() for stage in task.stages},
+            "counts": {"documents_read": self.state.documents_read, "documents_kept": self.state.documents_kept,
+                       "work_items": self.state.work_items, "rows": rows},
+            "counts_by": counts_by,
+            "removals": dict(sorted(rejects.counts.items())),
+            "stages": {name: vars(stats) for name, stats in self.state.stages.items()},
+            "shards": shards,
+            "timings": {"total_seconds": round(seconds, 3),
+                        "generation_seconds": round(sum(s.seconds for s in self.state.stages.values()), 3)},
+        }
+        self.folder.write_manifest(manifest)
+        return manifest
+
+
+def _score_positives(rows: list[dict[str, Any]], embedder: Embedder) -> None:
+    """`positive_score` = cosine(query, positive) under the recipe's embedder."""
+    if not rows:
+        return
+    queries = embedder.embed([r["query"] for r in rows], kind="query")
+    positives = embedder.embed([r["positive"] for r in rows], kind="document")
+    for row, score in zip(rows, np.einsum("ij,ij->i", queries, positives)):
+        row["positive_score"] = float(score)
+
+
+def _counts_by(folder: Path, columns: tuple[str, ...]) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {c: {} for c in columns}
+    for path in sorted(folder.glob("*.parquet")):
+        table = pq.read_table(path, columns=list(columns))
+        for column in columns:
+            for entry in table.column(column).value_counts().to_pylist():
+                key = entry["values"]
+                counts[column][key] = counts[column].get(key, 0) + entry["counts"]
+    return {c: dict(sorted(v.items())) for c, v in counts.items()}
+
+
+def _batched(iterable: Iterator[Document], size: int) -> Iterator[list[Document]]:
+    iterator = iter(iterable)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
+
+
+def _load_embedder(recipe: Recipe) -> Embedder:
+    from synthgen.engines.embedders import load_embedder
+
+    return load_embedder(recipe.embedder)
+
+
+def _load_generator(recipe: Recipe) -> Generator:
+    from synthgen.engines.vllm_engine import VLLMGenerator
+    from synthgen.models import resolve_model
+
+    config = recipe.generator
+    return VLLMGenerator(resolve_model(config.model), public_model_id(config.model),
+                         config.structured_outputs, config.engine_kwargs)

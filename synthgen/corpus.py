@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import orjson
+import pyarrow as pa
 
 from synthgen.errors import UserError
 from synthgen.language import UNDETERMINED, detect_language, normalize_code
@@ -78,10 +79,15 @@ def detect_format(path: Path) -> str:
                     "to jsonl, parquet, text_dir or hf_dataset")
 
 
-def _records(config: CorpusConfig, path: Path) -> Iterator[_Record]:
+def corpus_format(config: CorpusConfig, path: Path) -> str:
+    """The corpus format: the recipe's, or guessed from the path (which must exist)."""
     if not path.exists():
         raise UserError(f"corpus.path: {path} does not exist (check the path in the recipe)")
-    fmt = detect_format(path) if config.format == "auto" else config.format
+    return detect_format(path) if config.format == "auto" else config.format
+
+
+def _records(config: CorpusConfig, path: Path) -> Iterator[_Record]:
+    fmt = corpus_format(config, path)
     readers = {"jsonl": _read_jsonl, "parquet": _read_parquet, "text_dir": _read_text_dir,
                "hf_dataset": _read_hf_dataset}
     return readers[fmt](config, path)
@@ -119,7 +125,7 @@ def _read_parquet(config: CorpusConfig, path: Path) -> Iterator[_Record]:
                 for obj in batch.to_pylist():
                     row_no += 1
                     yield _from_mapping(obj, config, f"{file.stem}:{row_no}")
-        except OSError as exc:  # pyarrow raises ArrowInvalid (an OSError/ValueError) on corrupt files
+        except (OSError, pa.ArrowException) as exc:  # ArrowInvalid on a corrupt or truncated file
             raise UserError(f"corpus: {file} is not a readable Parquet file ({exc})") from None
 
 
@@ -176,7 +182,7 @@ def _to_document(record: _Record, config: CorpusConfig) -> Document | Reject:
 
 def count_records(config: CorpusConfig, path: Path) -> int:
     """How many records the corpus holds, read cheaply (for progress and ETA)."""
-    fmt = detect_format(path) if config.format == "auto" else config.format
+    fmt = corpus_format(config, path)
     if fmt == "jsonl":
         with path.open("rb") as handle:
             return sum(1 for line in handle if line.strip())
@@ -186,7 +192,7 @@ def count_records(config: CorpusConfig, path: Path) -> int:
         files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
         try:
             return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
-        except OSError as exc:
+        except (OSError, pa.ArrowException) as exc:
             raise UserError(f"corpus: {path} is not a readable Parquet file ({exc})") from None
     if fmt == "text_dir":
         return sum(1 for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))

@@ -112,15 +112,20 @@ class RetrievalTaskConfig:
     """The retrieval task of the report: persona -> configuration -> query.
 
     `query_length` is the [min, max] number of words asked of each query, sampled uniformly.
+    `type_and_difficulty`: "model" lets stage 1 choose Question_Type and Difficulty, as in
+    the report; "sample" draws them uniformly per item (E5-style placeholders) and stage 1
+    only chooses the Character. Small generators collapse onto one choice under "model".
     `instruction` is what an instruction-aware embedder trains with for this task.
     """
 
     weight: float = 1.0
     query_length: list[int] = field(default_factory=lambda: [4, 20])
+    type_and_difficulty: str = "model"
     instruction: str = "Given a web search query, retrieve relevant passages that answer the query"
 
     def __post_init__(self) -> None:
         _check("tasks.retrieval.weight", self.weight >= 0, "must be >= 0", self.weight)
+        _one_of("tasks.retrieval.type_and_difficulty", self.type_and_difficulty, ("model", "sample"))
         lo_hi = self.query_length
         _check("tasks.retrieval.query_length", len(lo_hi) == 2 and 1 <= lo_hi[0] <= lo_hi[1],
                "must be [min, max] words with 1 <= min <= max", lo_hi)

@@ -4,6 +4,8 @@ Stage 1 (`prompts/retrieval/configure.j2`): passage + top-5 candidate personas -
 `{Character, Question_Type, Difficulty}` with Question_Type in {keywords,
 acquire_knowledge, summary, yes_or_no, background} and Difficulty in {high_school,
 university, phd}. Under structured outputs, Character is constrained to the candidates.
+With `type_and_difficulty = "sample"` the type and difficulty are drawn per item instead
+and fixed in the schema, so the model only chooses the Character.
 
 Stage 2 (`prompts/retrieval/query.j2`): character, passage and the requirement (type,
 difficulty, length in words, query language) -> `{Query}`. The query language is sampled
@@ -25,7 +27,7 @@ from rapidfuzz import fuzz, process
 from synthgen.language import language_name
 from synthgen.models import public_model_id
 from synthgen.recipe import SAME_LANGUAGE, Recipe
-from synthgen.rows import row_id
+from synthgen.rows import DIFFICULTIES, QUESTION_TYPES, row_id
 from synthgen.tasks.base import Stage, WorkItem
 
 
@@ -49,6 +51,9 @@ class RetrievalTask:
         language = rng.choices(codes, weights=weights)[0]
         item.fields["query_language"] = item.document.language if language == SAME_LANGUAGE else language
         item.fields["length"] = rng.randint(*self.config.query_length)
+        if self.config.type_and_difficulty == "sample":
+            item.fields["query_type"] = rng.choice(QUESTION_TYPES)
+            item.fields["difficulty"] = rng.choice(DIFFICULTIES)
 
     # Stage 1: configure --------------------------------------------------------------
     def _configure_variables(self, item: WorkItem) -> dict[str, Any]:
@@ -61,6 +66,9 @@ class RetrievalTask:
     def _configure_schema(self, item: WorkItem, base: dict[str, Any]) -> dict[str, Any]:
         schema = copy.deepcopy(base)
         schema["properties"]["Character"]["enum"] = [p.persona for p in item.candidates]
+        if self.config.type_and_difficulty == "sample":  # sampled in plan(): the answer is fixed
+            schema["properties"]["Question_Type"]["enum"] = [item.fields["query_type"]]
+            schema["properties"]["Difficulty"]["enum"] = [item.fields["difficulty"]]
         return schema
 
     def _apply_configure(self, item: WorkItem, answer: dict[str, Any]) -> str:

@@ -122,11 +122,20 @@ def _read_parquet(config: CorpusConfig, path: Path) -> Iterator[_Record]:
                        if c and c in parquet.schema_arrow.names]
             row_no = 0
             for batch in parquet.iter_batches(batch_size=1024, columns=columns):
-                for obj in batch.to_pylist():
+                for obj in _as_binary_text(batch, config.text_column).to_pylist():
                     row_no += 1
                     yield _from_mapping(obj, config, f"{file.stem}:{row_no}")
         except (OSError, pa.ArrowException) as exc:  # ArrowInvalid on a corrupt or truncated file
             raise UserError(f"corpus: {file} is not a readable Parquet file ({exc})") from None
+
+
+def _as_binary_text(batch: pa.RecordBatch, column: str) -> pa.RecordBatch:
+    """View the text column as bytes, so invalid UTF-8 becomes a per-row reject
+    (`undecodable`) instead of an error for the whole batch."""
+    if column not in batch.schema.names or not pa.types.is_string(batch.schema.field(column).type):
+        return batch
+    index = batch.schema.get_field_index(column)
+    return batch.set_column(index, column, batch.column(index).view(pa.binary()))
 
 
 def _read_text_dir(config: CorpusConfig, path: Path) -> Iterator[_Record]:
@@ -199,4 +208,6 @@ def count_records(config: CorpusConfig, path: Path) -> int:
     import datasets
 
     data = datasets.load_from_disk(str(path))
-    return len(data["train"] if "train" in data else data) if isinstance(data, datasets.DatasetDict) else len(data)
+    if isinstance(data, datasets.DatasetDict):
+        data = data["train" if "train" in data else sorted(data)[0]]
+    return len(data)

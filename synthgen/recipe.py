@@ -164,6 +164,111 @@ class LanguagesConfig:
 
 
 @dataclass(frozen=True)
+class NearDupGateConfig:
+    """Near-duplicate queries: MinHash + LSH over character n-grams, verified by true
+    Jaccard; in each cluster the row with the smallest id survives."""
+
+    enabled: bool = True
+    threshold: float = 0.8
+    ngram: int = 5
+
+    def __post_init__(self) -> None:
+        _check("gates.near_dup.threshold", 0 < self.threshold <= 1, "must be in (0, 1]", self.threshold)
+        _check("gates.near_dup.ngram", 1 <= self.ngram <= 16, "must be in [1, 16]", self.ngram)
+
+
+@dataclass(frozen=True)
+class LeakageGateConfig:
+    """Queries that copy their positive: rapidfuzz `partial_ratio(query, positive)` (0-100,
+    the best alignment of the query inside the passage) at or above `max_partial_ratio`,
+    for queries of at least `min_query_chars` (short keyword queries may share terms)."""
+
+    enabled: bool = True
+    max_partial_ratio: float = 90.0
+    min_query_chars: int = 25
+
+    def __post_init__(self) -> None:
+        _check("gates.leakage.max_partial_ratio", 0 < self.max_partial_ratio <= 100, "must be in (0, 100]",
+               self.max_partial_ratio)
+        _check("gates.leakage.min_query_chars", self.min_query_chars >= 0, "must be >= 0", self.min_query_chars)
+
+
+@dataclass(frozen=True)
+class LanguageGateConfig:
+    """The query is in the language it was asked for (lingua, offline). A query passes when
+    the asked language is the detector's first choice, or its confidence is at least
+    `min_relative_confidence` times the first choice's (short queries are ambiguous)."""
+
+    enabled: bool = True
+    min_relative_confidence: float = 0.5
+
+    def __post_init__(self) -> None:
+        _check("gates.language.min_relative_confidence", 0 <= self.min_relative_confidence <= 1,
+               "must be in [0, 1]", self.min_relative_confidence)
+
+
+@dataclass(frozen=True)
+class CosineGateConfig:
+    """Keep pairs with cosine(query, positive) >= `min_score` under the recipe's embedder.
+    The Qwen3 Embedding report kept pairs above 0.7 (about 12M of 150M)."""
+
+    enabled: bool = True
+    min_score: float = 0.7
+
+    def __post_init__(self) -> None:
+        _check("gates.cosine.min_score", -1 <= self.min_score <= 1, "must be in [-1, 1]", self.min_score)
+
+
+@dataclass(frozen=True)
+class ConsistencyGateConfig:
+    """Round-trip consistency (Promptagator, KaLM): keep a pair only when its positive ranks
+    within the top `top_k` documents of the whole corpus for its query. Off by default."""
+
+    enabled: bool = False
+    top_k: int = 10
+
+    def __post_init__(self) -> None:
+        _check("gates.consistency.top_k", self.top_k >= 1, "must be >= 1", self.top_k)
+
+
+@dataclass(frozen=True)
+class GatesConfig:
+    """The quality gates between generation and the final shards, applied in this order."""
+
+    exact_dedup: bool = True
+    near_dup: NearDupGateConfig = field(default_factory=NearDupGateConfig)
+    leakage: LeakageGateConfig = field(default_factory=LeakageGateConfig)
+    language: LanguageGateConfig = field(default_factory=LanguageGateConfig)
+    cosine: CosineGateConfig = field(default_factory=CosineGateConfig)
+    consistency: ConsistencyGateConfig = field(default_factory=ConsistencyGateConfig)
+
+
+@dataclass(frozen=True)
+class MiningRecipeConfig:
+    """Hard negatives from the corpus, positive-aware; same names and meaning as
+    sentence-transformers' `mine_hard_negatives` (see synthgen/mining.py). Rows left with
+    fewer than `min_negatives` negatives are dropped as `too_few_negatives`."""
+
+    enabled: bool = True
+    num_negatives: int = 3
+    min_negatives: int = 1
+    range_min: int = 0
+    range_max: int | None = None
+    max_score: float | None = None
+    min_score: float | None = None
+    absolute_margin: float | None = None
+    relative_margin: float | None = 0.05
+    sampling_strategy: str = "top"
+    use_faiss: bool = False
+
+    def __post_init__(self) -> None:
+        _check("mining.num_negatives", self.num_negatives >= 1, "must be >= 1", self.num_negatives)
+        _check("mining.min_negatives", 0 <= self.min_negatives <= self.num_negatives,
+               "must be in [0, mining.num_negatives]", self.min_negatives)
+        _one_of("mining.sampling_strategy", self.sampling_strategy, ("top", "random"))
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """How the work is cut: `shard_size` documents per engine call and per output unit."""
 
@@ -193,6 +298,8 @@ class Recipe:
     personas: PersonaConfig = field(default_factory=PersonaConfig)
     tasks: TasksConfig = field(default_factory=lambda: TasksConfig(retrieval=RetrievalTaskConfig()))
     languages: LanguagesConfig = field(default_factory=LanguagesConfig)
+    gates: GatesConfig = field(default_factory=GatesConfig)
+    mining: MiningRecipeConfig = field(default_factory=MiningRecipeConfig)
     run: RunConfig = field(default_factory=RunConfig)
 
     def __post_init__(self) -> None:
@@ -227,7 +334,7 @@ def build_recipe(data: dict[str, Any]) -> Recipe:
 def apply_override(data: dict[str, Any], item: str) -> None:
     """Apply one `--set key.path=value`; the value is read as TOML, else taken as a string."""
     key, sep, raw = item.partition("=")
-    key = key.strip()
+    key, raw = key.strip(), raw.strip()
     if not sep or not key:
         raise RecipeError("--set", "must look like key.path=value", item)
     try:
@@ -243,10 +350,11 @@ def apply_override(data: dict[str, Any], item: str) -> None:
     node[parts[-1]] = value
 
 
-def _build(cls: type, data: Any, prefix: str) -> Any:
-    """Build dataclass `cls` from `data`, checking unknown keys and every value's type."""
+def _build(cls: type, data: Any, key: str) -> Any:
+    """Build dataclass `cls` from the table at `key`, checking unknown keys and every value."""
     if not isinstance(data, dict):
-        raise RecipeError(prefix or "recipe", "must be a table", data)
+        raise RecipeError(key or "recipe", "must be a table", data)
+    prefix = f"{key}." if key else ""
     hints = typing.get_type_hints(cls)
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - known)
@@ -266,7 +374,7 @@ def _convert(hint: Any, value: Any, key: str) -> Any:
         inner = [a for a in args if a is not type(None)]
         return None if value is None else _convert(inner[0], value, key)
     if dataclasses.is_dataclass(hint):
-        return _build(hint, value, f"{key}.")
+        return _build(hint, value, key)
     if origin is list:
         if not isinstance(value, list):
             raise RecipeError(key, "must be a list", value)

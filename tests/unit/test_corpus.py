@@ -320,9 +320,6 @@ def test_hf_dataset_dict_uses_the_train_split(tmp_path):
     assert count_records(_config(folder), folder) == 2
 
 
-@pytest.mark.xfail(reason="BUG: count_records on a DatasetDict without a 'train' split returns the number "
-                          "of splits (len(DatasetDict)) instead of the rows of the split read_corpus reads",
-                   strict=True)
 def test_hf_dataset_dict_without_train_split_counts_rows(tmp_path):
     import datasets
 

@@ -95,6 +95,92 @@ def render(
         typer.echo(f"--- (preview assumes the answer {orjson.dumps(entry['assumed']).decode()})\n")
 
 
+@app.command("filter")
+@user_errors
+def filter_(
+    run_dir: Path = typer.Argument(..., help="A finished run folder."),
+    set_: list[str] = typer.Option([], "--set", help="Change a gate: --set gates.cosine.min_score=0.6"),
+) -> None:
+    """Re-run the quality gates (and mining) on a run's generated rows; no engine needed.
+
+    Starts from generated/ each time, so the same settings give the same shards, and a
+    looser threshold brings rows back.
+
+    Example: synthgen filter outputs/demo --set gates.cosine.min_score=0.6 --set gates.language.enabled=false
+    """
+    _refinalize(run_dir, set_, allowed="gates.")
+
+
+@app.command()
+@user_errors
+def mine(
+    run_dir: Path = typer.Argument(..., help="A finished run folder."),
+    set_: list[str] = typer.Option([], "--set", help="Change a mining knob: --set mining.num_negatives=5"),
+) -> None:
+    """Re-mine hard negatives for a run with new settings; no engine needed.
+
+    Knobs as in sentence-transformers' mine_hard_negatives: num_negatives, range_min,
+    range_max, max_score, min_score, absolute_margin, relative_margin, sampling_strategy.
+
+    Example: synthgen mine outputs/demo --set mining.num_negatives=5 --set mining.range_max=50
+    """
+    _refinalize(run_dir, set_, allowed="mining.")
+
+
+def _refinalize(run_dir: Path, overrides: list[str], allowed: str) -> None:
+    import time
+
+    from synthgen.finalize import Finalizer
+    from synthgen.output import RunFolder
+    from synthgen.pipeline import _load_embedder, update_manifest
+    from synthgen.recipe import apply_override, build_recipe
+
+    started = time.perf_counter()
+    folder = RunFolder(run_dir)
+    if not folder.manifest.is_file():
+        raise UserError(f"{run_dir} has no manifest.json: is it a finished synthgen run?")
+    manifest = orjson.loads(folder.manifest.read_bytes())
+    data = manifest["recipe"]
+    for item in overrides:
+        if not item.strip().startswith(allowed):
+            raise UserError(f"--set {item}: this command changes only {allowed}* keys")
+        apply_override(data, item)
+    recipe = build_recipe(data)
+    report = Finalizer(folder, recipe, _load_embedder(recipe)).run()
+    update_manifest(folder, manifest, recipe, report, manifest["timings"].get("total_seconds", 0.0))
+    _print_finalize(report, time.perf_counter() - started)
+
+
+def _print_finalize(report, seconds: float) -> None:
+    typer.echo(f"{report.rows_in} generated rows -> {report.rows_out} kept ({seconds:.1f} s)")
+    for reason, count in report.removals.items():
+        typer.echo(f"  removed {reason}: {count}")
+    for line in report.advice:
+        typer.echo(f"  {line}")
+
+
+@app.command()
+@user_errors
+def export(
+    run_dir: Path = typer.Argument(..., help="A finished run folder."),
+    out: Path = typer.Option(..., "--out", help="Where to write the export."),
+    fmt: str = typer.Option("sentence-transformers", "--format",
+                            help="sentence-transformers (Parquet anchor/positive/negative_i) or flagembedding (JSONL)."),
+    num_negatives: Optional[int] = typer.Option(None, "--num-negatives",
+                                                help="Negatives per row (default: the fewest any row has)."),
+) -> None:
+    """Write a run's rows in a trainer's format.
+
+    Example: synthgen export outputs/demo --format sentence-transformers --out outputs/demo-st
+    """
+    from synthgen.export import export_run
+
+    report = export_run(run_dir, out, fmt, num_negatives)
+    typer.echo(f"wrote {report.rows} rows with {report.num_negatives} negatives each to {report.path}"
+               + (f" ({report.skipped_too_few_negatives} rows had fewer negatives and were left out)"
+                  if report.skipped_too_few_negatives else ""))
+
+
 @personas_app.command("search")
 @user_errors
 def personas_search(

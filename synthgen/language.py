@@ -42,3 +42,9 @@ def detect_language(text: str) -> str:
     if language is None:
         return UNDETERMINED
     return language.iso_code_639_1.name.lower()
+
+
+def language_confidences(text: str) -> dict[str, float]:
+    """{ISO 639-1 code: confidence} over the languages lingua finds plausible for `text`."""
+    values = _detector().compute_language_confidence_values(text[:2000])
+    return {v.language.iso_code_639_1.name.lower(): float(v.value) for v in values if v.value > 0}

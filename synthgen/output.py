@@ -1,6 +1,7 @@
 """The run folder: Parquet shards, rejects, and the manifest, each written atomically.
 
     OUT/generated/part-NNNNN.parquet   rows of one shard of documents, as generated
+    OUT/generated/docs-NNNNN.parquet   that shard's documents (the corpus gates and mining search)
     OUT/data/train-NNNNN.parquet       the final shards (row contract, zstd)
     OUT/rejects/<step>.jsonl           every dropped item with its reason (and raw output)
     OUT/manifest.json                  counts, shards with sha256, recipe, models, tokens
@@ -44,6 +45,13 @@ def write_parquet(path: Path, table: pa.Table) -> dict[str, Any]:
     return {"path": path.name, "rows": table.num_rows, "sha256": file_sha256(path)}
 
 
+def documents_table(documents: list[Any]) -> pa.Table:
+    """A shard's documents (id, text, language) as a table."""
+    return pa.table({"id": [d.id for d in documents], "text": [d.text for d in documents],
+                     "language": [d.language for d in documents]},
+                    schema=pa.schema([("id", pa.string()), ("text", pa.string()), ("language", pa.string())]))
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -82,6 +90,12 @@ class RunFolder:
 
     def parts(self) -> list[Path]:
         return sorted(self.generated.glob("part-*.parquet"))
+
+    def document_part_path(self, shard: int) -> Path:
+        return self.generated / f"docs-{shard:05d}.parquet"
+
+    def document_parts(self) -> list[Path]:
+        return sorted(self.generated.glob("docs-*.parquet"))
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         atomic_write_bytes(self.manifest, orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))

@@ -1,10 +1,11 @@
 """A run, end to end: corpus -> personas -> stages -> rows -> shards -> manifest.
 
 The corpus streams in shards of `run.shard_size` documents. For each shard, every stage
-of every task is one batched engine call; the surviving items become rows, scored with
-the embedder, and are written as one `generated/part-NNNNN.parquet`. When all shards are
-done, the parts are streamed into the final `data/train-NNNNN.parquet` files and the
-manifest records what was kept and what was dropped, by reason.
+of every task is one batched engine call; the surviving items become rows
+and are written as one `generated/part-NNNNN.parquet` (with the shard's documents beside
+it). When all shards are done, `synthgen/finalize.py` runs the quality gates and mining
+into the final `data/train-NNNNN.parquet` files, and the manifest records what was kept
+and what was dropped, by reason.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-import numpy as np
 import pyarrow.parquet as pq
 
 import synthgen
@@ -25,7 +25,8 @@ from synthgen.corpus import Document, Reject, count_records, read_corpus
 from synthgen.engines.base import Embedder, Generator
 from synthgen.generation import StageStats, run_stage
 from synthgen.models import public_model_id
-from synthgen.output import RejectLog, RunFolder, ShardWriter, write_parquet
+from synthgen.finalize import FinalizeReport, Finalizer
+from synthgen.output import RejectLog, RunFolder, documents_table, write_parquet
 from synthgen.personas import PersonaIndex, load_personas
 from synthgen.progress import RunProgress
 from synthgen.prompts import PromptLibrary
@@ -75,8 +76,9 @@ class Pipeline:
         with RunProgress(total, enabled=self.show_progress) as progress:
             for shard, batch in enumerate(_batched(documents, self.recipe.run.shard_size)):
                 self._run_shard(shard, batch, index, generator, embedder, rejects, progress)
-        shards = self._finalize()
-        return self._write_manifest(shards, rejects, time.perf_counter() - started)
+        generation_seconds = time.perf_counter() - started
+        report = Finalizer(self.folder, self.recipe, embedder).run()
+        return self._write_manifest(report, rejects, generation_seconds, time.perf_counter() - started)
 
     def _check_templates(self) -> None:
         """Fail before loading any model if a task's template is missing or broken."""
@@ -109,7 +111,7 @@ class Pipeline:
                 self.state.stages.setdefault(f"{task_name}/{stage.name}", StageStats()).__iadd__(stats)
                 requests, tokens = requests + stats.requests, tokens + stats.completion_tokens
             rows += [task.to_row(item) for item in live]
-        _score_positives(rows, embedder)
+        write_parquet(self.folder.document_part_path(shard), documents_table(documents))
         write_parquet(self.folder.part_path(shard), rows_to_table(rows))
         progress.advance(len(documents), requests, tokens)
 
@@ -129,15 +131,8 @@ class Pipeline:
         self.state.work_items += len(items)
         return items
 
-    def _finalize(self) -> list[dict[str, Any]]:
-        writer = ShardWriter(self.folder.data, self.recipe.run.rows_per_file)
-        for part in self.folder.parts():
-            writer.add(pq.read_table(part))
-        return writer.close()
-
-    def _write_manifest(self, shards: list[dict[str, Any]], rejects: RejectLog, seconds: float) -> dict[str, Any]:
-        rows = sum(s["rows"] for s in shards)
-        counts_by = _counts_by(self.folder.data, ("task", "query_language", "document_language"))
+    def _write_manifest(self, report: FinalizeReport, rejects: RejectLog, generation_seconds: float,
+                        seconds: float) -> dict[str, Any]:
         manifest = {
             "synthgen_version": synthgen.__version__,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -147,26 +142,28 @@ class Pipeline:
             "prompts": {stage.template: self.prompts.get(stage.template).sha256
                         for task in self.tasks.values() for stage in task.stages},
             "counts": {"documents_read": self.state.documents_read, "documents_kept": self.state.documents_kept,
-                       "work_items": self.state.work_items, "rows": rows},
-            "counts_by": counts_by,
-            "removals": dict(sorted(rejects.counts.items())),
+                       "work_items": self.state.work_items, "generated_rows": report.rows_in},
+            "generation_removals": dict(sorted(rejects.counts.items())),
             "stages": {name: vars(stats) for name, stats in self.state.stages.items()},
-            "shards": shards,
-            "timings": {"total_seconds": round(seconds, 3),
-                        "generation_seconds": round(sum(s.seconds for s in self.state.stages.values()), 3)},
+            "timings": {"generation_seconds": round(sum(s.seconds for s in self.state.stages.values()), 3),
+                        "until_generated_seconds": round(generation_seconds, 3)},
         }
-        self.folder.write_manifest(manifest)
-        return manifest
+        return update_manifest(self.folder, manifest, self.recipe, report, seconds)
 
 
-def _score_positives(rows: list[dict[str, Any]], embedder: Embedder) -> None:
-    """`positive_score` = cosine(query, positive) under the recipe's embedder."""
-    if not rows:
-        return
-    queries = embedder.embed([r["query"] for r in rows], kind="query")
-    positives = embedder.embed([r["positive"] for r in rows], kind="document")
-    for row, score in zip(rows, np.einsum("ij,ij->i", queries, positives)):
-        row["positive_score"] = float(score)
+def update_manifest(folder: RunFolder, manifest: dict[str, Any], recipe: Recipe, report: FinalizeReport,
+                    seconds: float) -> dict[str, Any]:
+    """Record a finalize pass (gates, mining, final shards) in the manifest and write it."""
+    manifest["recipe"] = recipe.to_dict()
+    manifest["counts"]["rows"] = report.rows_out
+    manifest["counts_by"] = _counts_by(folder.data, ("task", "query_language", "document_language"))
+    manifest["gate_removals"] = report.removals
+    manifest["removals"] = dict(sorted({**manifest["generation_removals"], **report.removals}.items()))
+    manifest["mining"] = {"report": report.mining, "advice": report.advice}
+    manifest["shards"] = report.shards
+    manifest["timings"]["total_seconds"] = round(seconds, 3)
+    folder.write_manifest(manifest)
+    return manifest
 
 
 def _counts_by(folder: Path, columns: tuple[str, ...]) -> dict[str, dict[str, int]]:

@@ -48,7 +48,7 @@ def summary_table(manifest: dict[str, Any]) -> Table:
     table.add_column("what")
     table.add_column("count", justify="right")
     counts = manifest["counts"]
-    for key in ("documents_read", "documents_kept", "work_items", "rows"):
+    for key in ("documents_read", "documents_kept", "work_items", "generated_rows", "rows"):
         table.add_row(key.replace("_", " "), f"{counts[key]:,}")
     for name, count in sorted(manifest["counts_by"]["task"].items()):
         table.add_row(f"rows, task {name}", f"{count:,}")
@@ -61,4 +61,6 @@ def summary_table(manifest: dict[str, Any]) -> Table:
         table.add_row(f"stage {stage}", f"{stats['requests']:,} req, {stats['prompt_tokens']:,} prompt tok, "
                       f"{stats['completion_tokens']:,} gen tok, {rate:,.0f} tok/s")
     table.add_row("wall time", f"{manifest['timings']['total_seconds']:.1f} s")
+    for line in manifest.get("mining", {}).get("advice", []):
+        table.add_row("mining", line)
     return table

@@ -181,16 +181,21 @@ class NearDupGateConfig:
 class LeakageGateConfig:
     """Queries that copy their positive: rapidfuzz `partial_ratio(query, positive)` (0-100,
     the best alignment of the query inside the passage) at or above `max_partial_ratio`,
-    for queries of at least `min_query_chars` (short keyword queries may share terms)."""
+    or when the longest run of passage words copied into the query covers at least
+    `max_copied_fraction` of the query's words; queries shorter
+    than `min_query_chars` are exempt (a few keywords may share the passage's terms)."""
 
     enabled: bool = True
     max_partial_ratio: float = 90.0
+    max_copied_fraction: float = 0.6
     min_query_chars: int = 25
 
     def __post_init__(self) -> None:
         _check("gates.leakage.max_partial_ratio", 0 < self.max_partial_ratio <= 100, "must be in (0, 100]",
                self.max_partial_ratio)
         _check("gates.leakage.min_query_chars", self.min_query_chars >= 0, "must be >= 0", self.min_query_chars)
+        _check("gates.leakage.max_copied_fraction", 0 < self.max_copied_fraction <= 1, "must be in (0, 1]",
+               self.max_copied_fraction)
 
 
 @dataclass(frozen=True)

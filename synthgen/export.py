@@ -1,0 +1,72 @@
+"""Exports of a run's rows in the layouts trainers read directly.
+
+- `sentence-transformers`: Parquet with columns (anchor, positive, negative_1..negative_n).
+  sentence-transformers matches dataset columns to a loss by order, so this is what
+  `MultipleNegativesRankingLoss` (InfoNCE with in-batch and hard negatives) consumes.
+- `flagembedding`: JSON lines {"query", "pos": [..], "neg": [..], "pos_scores", "neg_scores",
+  "prompt"}, the fine-tuning format of FlagEmbedding (BGE) and of ms-swift's embedding tasks.
+
+Rows with fewer than `num_negatives` hard negatives are left out and counted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from synthgen.errors import UserError
+from synthgen.output import RunFolder, atomic_write_bytes, write_parquet
+
+FORMATS = ("sentence-transformers", "flagembedding")
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    path: Path
+    rows: int
+    skipped_too_few_negatives: int
+    num_negatives: int
+
+
+def export_run(run_dir: str | Path, out: str | Path, fmt: str, num_negatives: int | None = None) -> ExportReport:
+    """Write the run's final rows in format `fmt` under `out`."""
+    if fmt not in FORMATS:
+        raise UserError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    folder = RunFolder(run_dir)
+    files = sorted(folder.data.glob("*.parquet"))
+    if not files:
+        raise UserError(f"{folder.data} holds no shards: is {run_dir} a finished synthgen run?")
+    table = pq.read_table(files)
+    negatives = table.column("negatives").to_pylist()
+    if num_negatives is None:
+        num_negatives = min((len(n) for n in negatives), default=0)
+    if num_negatives < 0:
+        raise UserError(f"--num-negatives must be >= 0, got {num_negatives}")
+    keep = [len(n) >= num_negatives for n in negatives]
+    rows = table.filter(pa.array(keep)).to_pylist()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if fmt == "sentence-transformers":
+        path = out / "train.parquet"
+        write_parquet(path, _sentence_transformers_table(rows, num_negatives))
+    else:
+        path = out / "train.jsonl"
+        atomic_write_bytes(path, b"".join(orjson.dumps(_flag_record(r, num_negatives)) + b"\n" for r in rows))
+    return ExportReport(path, len(rows), keep.count(False), num_negatives)
+
+
+def _sentence_transformers_table(rows: list[dict], n: int) -> pa.Table:
+    columns = {"anchor": [r["query"] for r in rows], "positive": [r["positive"] for r in rows]}
+    for i in range(n):
+        columns[f"negative_{i + 1}"] = [r["negatives"][i] for r in rows]
+    return pa.table({name: pa.array(values, pa.string()) for name, values in columns.items()})
+
+
+def _flag_record(row: dict, n: int) -> dict:
+    return {"query": row["query"], "pos": [row["positive"]], "neg": row["negatives"][:n],
+            "pos_scores": [row["positive_score"]], "neg_scores": row["negative_scores"][:n],
+            "prompt": row["instruction"] or ""}

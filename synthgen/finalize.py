@@ -1,0 +1,244 @@
+"""From generated rows to final shards: quality gates, then hard-negative mining.
+
+    generated/part-*.parquet ─┬─ global gates on (id, query, positive): exact dedup, near-dup
+                              └─ per part: leakage, language, cosine, consistency, mining
+                                 ──> data/train-*.parquet (+ rejects/gates-*.jsonl, mining.jsonl)
+
+Global gates see every row but only its id, query and positive, so memory stays small.
+Per-part steps see full rows and the corpus embeddings. Every run of this step starts
+from `generated/` and rewrites `data/` and the gate rejects, so `synthgen filter` with
+the same settings changes nothing (idempotent), and loosening a threshold brings rows back.
+`data/` is replaced only once the new shards are complete.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from synthgen.corpus import Reject
+from synthgen.engines.base import Embedder
+from synthgen.gates.base import Gate, GateContext, Verdict
+from synthgen.gates.cosine import ConsistencyFilter, CosineFilter
+from synthgen.gates.exact import find_exact_duplicates, text_key
+from synthgen.gates.language import LanguageFilter
+from synthgen.gates.leakage import LeakageFilter
+from synthgen.gates.near_dup import NearDupConfig, find_near_duplicates
+from synthgen.mining import MiningConfig, mine_negatives
+from synthgen.output import RejectLog, RunFolder, ShardWriter
+from synthgen.recipe import Recipe
+from synthgen.rows import rows_to_table, stable_int
+
+
+@dataclass
+class Corpus:
+    """The run's documents and their embeddings (the search space of mining/consistency)."""
+
+    ids: list[str]
+    texts: list[str]
+    embeddings: np.ndarray
+    index: dict[str, int] = field(default_factory=dict)
+    duplicates_of: dict[int, list[int]] = field(default_factory=dict)
+
+    def context(self) -> GateContext:
+        return GateContext(corpus_embeddings=self.embeddings, corpus_ids=self.ids, corpus_index=self.index)
+
+
+@dataclass
+class FinalizeReport:
+    rows_in: int = 0
+    rows_out: int = 0
+    removals: dict[str, int] = field(default_factory=dict)
+    mining: dict[str, Any] = field(default_factory=dict)
+    advice: list[str] = field(default_factory=list)
+    shards: list[dict[str, Any]] = field(default_factory=list)
+
+
+def row_gates(recipe: Recipe) -> list[Gate]:
+    """The per-row gates the recipe enables, in order."""
+    g = recipe.gates
+    gates: list[Gate] = []
+    if g.leakage.enabled:
+        gates.append(LeakageFilter(g.leakage))
+    if g.language.enabled:
+        gates.append(LanguageFilter(g.language))
+    if g.cosine.enabled:
+        gates.append(CosineFilter(g.cosine))
+    if g.consistency.enabled:
+        gates.append(ConsistencyFilter(g.consistency))
+    return gates
+
+
+class Finalizer:
+    """Applies a recipe's gates and mining to a run folder's generated rows."""
+
+    def __init__(self, folder: RunFolder, recipe: Recipe, embedder: Embedder):
+        self.folder, self.recipe, self.embedder = folder, recipe, embedder
+        self.gates = row_gates(recipe)
+        self.report = FinalizeReport()
+
+    def run(self) -> FinalizeReport:
+        """Gates and mining over the generated parts into a new `data/`."""
+        sources = self.folder.parts()
+        for stale in [*self.folder.rejects.glob("gates-*.jsonl"), self.folder.rejects / "mining.jsonl"]:
+            stale.unlink(missing_ok=True)
+        rejects = RejectLog(self.folder.rejects)
+        corpus = self._load_corpus()
+        dropped = self._global_gates(sources)
+        staging = self.folder.root / ".data.tmp"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        writer = ShardWriter(staging, self.recipe.run.rows_per_file)
+        for number, rows in enumerate(_read_rows(sources)):
+            self.report.rows_in += len(rows)
+            rows = self._drop_global(rows, dropped, rejects)
+            rows, query_embeddings = self._per_row_gates(rows, corpus, rejects)
+            rows = self._mine(rows, query_embeddings, corpus, rejects, stable_int(self.recipe.seed, "mining", number))
+            writer.add(rows_to_table(rows))
+            self.report.rows_out += len(rows)
+        self.report.shards = writer.close()
+        _replace_folder(staging, self.folder.data)
+        self.report.removals = dict(sorted(rejects.counts.items()))
+        return self.report
+
+    def _load_corpus(self) -> Corpus:
+        ids, texts = [], []
+        for path in self.folder.document_parts():
+            table = pq.read_table(path, columns=["id", "text"])
+            ids += table.column("id").to_pylist()
+            texts += table.column("text").to_pylist()
+        embeddings = self.embedder.embed(texts, kind="document")
+        corpus = Corpus(ids, texts, embeddings, {doc_id: i for i, doc_id in enumerate(ids)})
+        corpus.duplicates_of = _document_clusters(ids, texts, self.recipe)
+        return corpus
+
+    def _global_gates(self, sources: list[Path]) -> dict[str, tuple[str, dict[str, Any]]]:
+        """{row id: (reason, detail)} for exact and near-duplicate queries across all rows."""
+        ids, queries, positives = [], [], []
+        for path in sources:
+            table = pq.read_table(path, columns=["id", "query", "positive"])
+            ids += table.column("id").to_pylist()
+            queries += table.column("query").to_pylist()
+            positives += table.column("positive").to_pylist()
+        dropped: dict[str, tuple[str, dict[str, Any]]] = {}
+        if self.recipe.gates.exact_dedup:
+            for i, (reason, kept) in find_exact_duplicates(ids, queries, positives).items():
+                dropped[ids[i]] = (f"exact_dedup/{reason}", {"duplicate_of": ids[kept]})
+        near = self.recipe.gates.near_dup
+        if near.enabled:
+            live = [i for i in range(len(ids)) if ids[i] not in dropped]
+            config = NearDupConfig(threshold=near.threshold, ngram=near.ngram)
+            found = find_near_duplicates([ids[i] for i in live], [queries[i] for i in live], config)
+            for j, (kept, jaccard) in found.items():
+                dropped[ids[live[j]]] = ("near_dup/near_duplicate_query",
+                                         {"duplicate_of": ids[live[kept]], "jaccard": round(jaccard, 4)})
+        return dropped
+
+    def _drop_global(self, rows: list[dict], dropped: dict, rejects: RejectLog) -> list[dict]:
+        kept = []
+        for row in rows:
+            if row["id"] in dropped:
+                gate_reason, detail = dropped[row["id"]]
+                gate, reason = gate_reason.split("/")
+                rejects.write([_reject(f"gates/{gate}", reason, row, detail)])
+            else:
+                kept.append(row)
+        return kept
+
+    def _per_row_gates(self, rows: list[dict], corpus: Corpus,
+                       rejects: RejectLog) -> tuple[list[dict], np.ndarray | None]:
+        """Score each row's positive, run the row gates in order; survivors and their query vectors."""
+        if not rows:
+            return rows, None
+        context = corpus.context()
+        context.query_embeddings = self.embedder.embed([r["query"] for r in rows], kind="query")
+        positives = np.array([corpus.index[r["source_id"]] for r in rows])
+        context.positive_scores = np.einsum("ij,ij->i", context.query_embeddings, corpus.embeddings[positives])
+        for row, score in zip(rows, context.positive_scores):
+            row["positive_score"] = float(score)
+        for gate in self.gates:
+            verdict = gate.check(rows, context)
+            keep = [not reason for reason in verdict.reasons]
+            rejects.write(_reject(f"gates/{gate.name}", reason, row, verdict.scores_of(i))
+                          for i, (row, reason) in enumerate(zip(rows, verdict.reasons)) if reason)
+            rows = [row for row, k in zip(rows, keep) if k]
+            context.query_embeddings = context.query_embeddings[keep]
+            context.positive_scores = context.positive_scores[keep]
+        return rows, context.query_embeddings
+
+    def _mine(self, rows: list[dict], query_embeddings: np.ndarray | None, corpus: Corpus, rejects: RejectLog,
+              seed: int) -> list[dict]:
+        """Hard negatives for each row; rows with fewer than `min_negatives` are rejected."""
+        settings = self.recipe.mining
+        if not settings.enabled or not rows:
+            return rows
+        config = MiningConfig(
+            num_negatives=settings.num_negatives, range_min=settings.range_min, range_max=settings.range_max,
+            max_score=settings.max_score, min_score=settings.min_score, absolute_margin=settings.absolute_margin,
+            relative_margin=settings.relative_margin, sampling_strategy=settings.sampling_strategy,
+            seed=seed, use_faiss=settings.use_faiss)
+        positives = [corpus.index[r["source_id"]] for r in rows]
+        exclude = [corpus.duplicates_of.get(p, []) for p in positives]
+        result = mine_negatives(query_embeddings, corpus.embeddings, positives, config, exclude)
+        _add_counts(self.report.mining, result.report)
+        self.report.advice = result.advice()
+        kept = []
+        for row, negatives, scores in zip(rows, result.negatives, result.negative_scores):
+            row["negatives"] = [corpus.texts[j] for j in negatives]
+            row["negative_scores"] = [float(s) for s in scores]
+            if len(negatives) < settings.min_negatives:
+                rejects.write([_reject("mining", "too_few_negatives", row, {"found": len(negatives)})])
+            else:
+                kept.append(row)
+        return kept
+
+
+def _document_clusters(ids: list[str], texts: list[str], recipe: Recipe) -> dict[int, list[int]]:
+    """For each document, the other documents that are exact or near duplicates of it:
+    they are never mined as its negatives (they would be false negatives)."""
+    groups: dict[int, list[int]] = {}
+    by_key: dict[bytes, int] = {}
+    for i, text in enumerate(texts):
+        groups.setdefault(by_key.setdefault(text_key(text), i), []).append(i)
+    config = NearDupConfig(threshold=recipe.gates.near_dup.threshold, ngram=recipe.gates.near_dup.ngram)
+    heads = sorted(groups)
+    for j, (kept, _) in find_near_duplicates([ids[h] for h in heads], [texts[h] for h in heads], config).items():
+        groups[heads[kept]] += groups.pop(heads[j])
+    clusters: dict[int, list[int]] = {}
+    for members in groups.values():
+        for i in members:
+            clusters[i] = [m for m in members if m != i]
+    return clusters
+
+
+def _reject(step: str, reason: str, row: dict[str, Any], detail: dict[str, Any]) -> Reject:
+    return Reject(step, reason, row["source_id"], {"id": row["id"], "query": row["query"],
+                                                   "query_language": row["query_language"], **detail})
+
+
+def _read_rows(paths: list[Path]) -> Iterator[list[dict[str, Any]]]:
+    for path in paths:
+        yield pq.read_table(path).to_pylist()
+
+
+def _add_counts(total: dict[str, Any], part: dict[str, Any]) -> None:
+    for key, value in part.items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            total[key] = total.get(key, 0) + value
+        elif isinstance(value, dict):
+            _add_counts(total.setdefault(key, {}), value)
+
+
+def _replace_folder(new: Path, target: Path) -> None:
+    """Swap a completed staging folder into place; the old one is removed only afterwards."""
+    old = target.with_name(f".{target.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
+    new.rename(target)
+    shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,58 @@
+"""What a quality gate is: it looks at a batch of rows and says, per row, keep or why not.
+
+Gates are small and batch-first (datatrove's filters, with a reason per excluded row). The
+runner (`synthgen/finalize.py`) counts the reasons, writes each dropped row with its reason
+and scores to `rejects/gates.jsonl`, and passes the survivors on. Per-row scores a gate
+computes (a leakage ratio, a cosine) travel with the verdict so the rejects can show them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+_PUNCTUATION = re.compile(r"[^\w\s]|_", re.UNICODE)
+
+
+@dataclass
+class GateContext:
+    """What gates may need beyond the rows: embeddings of the batch and of the corpus.
+
+    `query_embeddings[i]` belongs to `rows[i]`; `positive_scores[i]` is the cosine of row i's
+    query and its positive; `corpus_embeddings` rows follow `corpus_ids`.
+    """
+
+    query_embeddings: np.ndarray | None = None
+    positive_scores: np.ndarray | None = None
+    corpus_embeddings: np.ndarray | None = None
+    corpus_ids: list[str] = field(default_factory=list)
+    corpus_index: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Verdict:
+    """Per row: "" keeps it, anything else is the reason it is dropped; plus its scores."""
+
+    reasons: list[str]
+    scores: dict[str, list[Any]] = field(default_factory=dict)
+
+    def scores_of(self, i: int) -> dict[str, Any]:
+        return {name: values[i] for name, values in self.scores.items()}
+
+
+class Gate(Protocol):
+    name: str
+
+    def check(self, rows: list[dict[str, Any]], context: GateContext) -> Verdict:
+        ...
+
+
+def normalize_text(text: str) -> str:
+    """The comparison form of a text: Unicode NFKC, casefolded, punctuation removed,
+    whitespace collapsed. "What's  NFKC?" and "whats nfkc" compare equal."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return " ".join(_PUNCTUATION.sub("", text).split())

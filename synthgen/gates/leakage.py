@@ -1,0 +1,59 @@
+"""Leakage: queries that copy their positive passage.
+
+Small generators often answer "write a query" by pasting a sentence of the passage; such a
+pair teaches an embedder string matching, not retrieval. Two measures, on normalized text:
+
+- `partial_ratio`: rapidfuzz's similarity (0-100) of the query to its best-matching window
+  of the passage; 100 means the query occurs verbatim in it. At or above
+  `max_partial_ratio` the query is a (near) copy.
+- `copied_fraction`: the longest run of consecutive query words found verbatim in the
+  passage, as a share of the query's words. At or above `max_copied_fraction` the query
+  is mostly a pasted phrase, even if it then goes on in its own words.
+
+Queries shorter than `min_query_chars` are exempt: a few keywords legitimately reuse the
+passage's terms.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rapidfuzz import fuzz
+
+from synthgen.gates.base import GateContext, Verdict, normalize_text
+from synthgen.recipe import LeakageGateConfig
+
+
+def longest_copied_run(query_words: list[str], passage_words: list[str]) -> int:
+    """Length of the longest run of consecutive query words that appears in the passage."""
+    positions: dict[str, list[int]] = {}
+    for j, word in enumerate(passage_words):
+        positions.setdefault(word, []).append(j)
+    best, previous = 0, {}
+    for word in query_words:
+        current = {j: previous.get(j - 1, 0) + 1 for j in positions.get(word, ())}
+        if current:
+            best = max(best, max(current.values()))
+        previous = current
+    return best
+
+
+class LeakageFilter:
+    name = "leakage"
+
+    def __init__(self, config: LeakageGateConfig):
+        self.config = config
+
+    def check(self, rows: list[dict[str, Any]], context: GateContext) -> Verdict:
+        reasons, ratios, runs = [], [], []
+        for row in rows:
+            query, positive = normalize_text(row["query"]), normalize_text(row["positive"])
+            ratio = fuzz.partial_ratio(query, positive) if query and positive else 0.0
+            words = query.split()
+            copied = longest_copied_run(words, positive.split()) / max(len(words), 1)
+            leaked = len(query) >= self.config.min_query_chars and (
+                ratio >= self.config.max_partial_ratio or copied >= self.config.max_copied_fraction)
+            reasons.append("leakage" if leaked else "")
+            ratios.append(round(float(ratio), 2))
+            runs.append(round(copied, 3))
+        return Verdict(reasons, {"partial_ratio": ratios, "copied_fraction": runs})

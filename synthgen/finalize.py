@@ -13,6 +13,7 @@ the same settings changes nothing (idempotent), and loosening a threshold brings
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +30,7 @@ from synthgen.gates.exact import find_exact_duplicates, text_key
 from synthgen.gates.language import LanguageFilter
 from synthgen.gates.leakage import LeakageFilter
 from synthgen.gates.near_dup import NearDupConfig, find_near_duplicates
-from synthgen.mining import MiningConfig, mine_negatives
+from synthgen.mining import MiningConfig, MiningResult, mine_negatives
 from synthgen.output import RejectLog, RunFolder, ShardWriter
 from synthgen.recipe import Recipe
 from synthgen.rows import rows_to_table, stable_int
@@ -98,7 +99,8 @@ class Finalizer:
             self.report.rows_in += len(rows)
             rows = self._drop_global(rows, dropped, rejects)
             rows, query_embeddings = self._per_row_gates(rows, corpus, rejects)
-            rows = self._mine(rows, query_embeddings, corpus, rejects, stable_int(self.recipe.seed, "mining", number))
+            seed = stable_int(self.recipe.seed, self.recipe.mining.seed, "mining", number)
+            rows = self._mine(rows, query_embeddings, corpus, rejects, seed)
             writer.add(rows_to_table(rows))
             self.report.rows_out += len(rows)
         self.report.shards = writer.close()
@@ -177,16 +179,13 @@ class Finalizer:
         settings = self.recipe.mining
         if not settings.enabled or not rows:
             return rows
-        config = MiningConfig(
-            num_negatives=settings.num_negatives, range_min=settings.range_min, range_max=settings.range_max,
-            max_score=settings.max_score, min_score=settings.min_score, absolute_margin=settings.absolute_margin,
-            relative_margin=settings.relative_margin, sampling_strategy=settings.sampling_strategy,
-            seed=seed, use_faiss=settings.use_faiss)
+        fields = {f.name: getattr(settings, f.name) for f in dataclasses.fields(MiningConfig)}
+        config = MiningConfig(**{**fields, "seed": seed})
         positives = [corpus.index[r["source_id"]] for r in rows]
         exclude = [corpus.duplicates_of.get(p, []) for p in positives]
         result = mine_negatives(query_embeddings, corpus.embeddings, positives, config, exclude)
-        _add_counts(self.report.mining, result.report)
-        self.report.advice = result.advice()
+        self.report.mining = _merge_mining_reports(self.report.mining, result.report)
+        self.report.advice = MiningResult([], [], result.positive_scores, self.report.mining).advice()
         kept = []
         for row, negatives, scores in zip(rows, result.negatives, result.negative_scores):
             row["negatives"] = [corpus.texts[j] for j in negatives]
@@ -226,12 +225,20 @@ def _read_rows(paths: list[Path]) -> Iterator[list[dict[str, Any]]]:
         yield pq.read_table(path).to_pylist()
 
 
-def _add_counts(total: dict[str, Any], part: dict[str, Any]) -> None:
-    for key, value in part.items():
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            total[key] = total.get(key, 0) + value
-        elif isinstance(value, dict):
-            _add_counts(total.setdefault(key, {}), value)
+_SUMMED = ("queries", "candidates", "negatives_found", "queries_with_fewer_than_num_negatives",
+           "queries_with_no_negatives")
+
+
+def _merge_mining_reports(total: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
+    """One report for all parts: counts add up, settings (config, corpus size) are the part's."""
+    merged = {**part}
+    for key in _SUMMED:
+        merged[key] = total.get(key, 0) + part[key]
+    skipped = total.get("candidates_skipped_by_rule", {})
+    merged["candidates_skipped_by_rule"] = {rule: skipped.get(rule, 0) + count
+                                            for rule, count in part["candidates_skipped_by_rule"].items()}
+    merged["config"] = {k: v for k, v in part["config"].items() if k != "seed"}
+    return merged
 
 
 def _replace_folder(new: Path, target: Path) -> None:

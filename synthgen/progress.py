@@ -27,6 +27,10 @@ class RunProgress:
             console=self.console, disable=not enabled, transient=False,
         )
         self._task = self._progress.add_task("run", total=total_documents, requests=0, rate=0.0)
+        self.total = total_documents
+        self.documents = 0
+        # Logs and CI have no terminal to redraw a bar on: print one line per shard instead.
+        self._plain = enabled and not self.console.is_terminal
 
     def __enter__(self) -> "RunProgress":
         self._progress.start()
@@ -38,8 +42,14 @@ class RunProgress:
     def advance(self, documents: int, requests: int, completion_tokens: int) -> None:
         self.requests += requests
         self.completion_tokens += completion_tokens
-        rate = self.completion_tokens / max(time.perf_counter() - self.started, 1e-9)
+        elapsed = max(time.perf_counter() - self.started, 1e-9)
+        rate = self.completion_tokens / elapsed
+        self.documents += documents
         self._progress.update(self._task, advance=documents, requests=self.requests, rate=rate)
+        if self._plain:
+            eta = elapsed / self.documents * (self.total - self.documents) if self.total else 0.0
+            self.console.print(f"documents {self.documents}/{self.total}  {self.requests} requests  "
+                               f"{rate:.0f} tok/s  ETA {eta:.0f} s  elapsed {elapsed:.0f} s")
 
 
 def summary_table(manifest: dict[str, Any]) -> Table:

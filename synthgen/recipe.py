@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from synthgen.errors import RecipeError
+from synthgen.mining import MiningConfig
 
 BUILTIN_GENERATOR = "builtin:smollm2-135m-instruct"
 BUILTIN_EMBEDDER = "builtin:all-minilm-l6-v2"
@@ -181,12 +182,13 @@ class NearDupGateConfig:
 class LeakageGateConfig:
     """Queries that copy their positive: rapidfuzz `partial_ratio(query, positive)` (0-100,
     the best alignment of the query inside the passage) at or above `max_partial_ratio`,
-    or when the longest run of passage words copied into the query covers at least
-    `max_copied_fraction` of the query's words; queries shorter
+    or when the longest run of passage words copied into the query is `max_copied_words`
+    long or covers `max_copied_fraction` of the query's words; queries shorter
     than `min_query_chars` are exempt (a few keywords may share the passage's terms)."""
 
     enabled: bool = True
     max_partial_ratio: float = 90.0
+    max_copied_words: int = 10
     max_copied_fraction: float = 0.6
     min_query_chars: int = 25
 
@@ -194,6 +196,7 @@ class LeakageGateConfig:
         _check("gates.leakage.max_partial_ratio", 0 < self.max_partial_ratio <= 100, "must be in (0, 100]",
                self.max_partial_ratio)
         _check("gates.leakage.min_query_chars", self.min_query_chars >= 0, "must be >= 0", self.min_query_chars)
+        _check("gates.leakage.max_copied_words", self.max_copied_words >= 1, "must be >= 1", self.max_copied_words)
         _check("gates.leakage.max_copied_fraction", 0 < self.max_copied_fraction <= 1, "must be in (0, 1]",
                self.max_copied_fraction)
 
@@ -249,28 +252,18 @@ class GatesConfig:
 
 
 @dataclass(frozen=True)
-class MiningRecipeConfig:
-    """Hard negatives from the corpus, positive-aware; same names and meaning as
-    sentence-transformers' `mine_hard_negatives` (see synthgen/mining.py). Rows left with
-    fewer than `min_negatives` negatives are dropped as `too_few_negatives`."""
+class MiningRecipeConfig(MiningConfig):
+    """Hard negatives from the corpus, positive-aware: the knobs of `synthgen.mining.MiningConfig`
+    (named and meant as in sentence-transformers' `mine_hard_negatives`), plus `enabled`, and
+    `min_negatives`: rows left with fewer negatives are dropped as `too_few_negatives`."""
 
     enabled: bool = True
-    num_negatives: int = 3
     min_negatives: int = 1
-    range_min: int = 0
-    range_max: int | None = None
-    max_score: float | None = None
-    min_score: float | None = None
-    absolute_margin: float | None = None
-    relative_margin: float | None = 0.05
-    sampling_strategy: str = "top"
-    use_faiss: bool = False
 
     def __post_init__(self) -> None:
-        _check("mining.num_negatives", self.num_negatives >= 1, "must be >= 1", self.num_negatives)
+        super().__post_init__()
         _check("mining.min_negatives", 0 <= self.min_negatives <= self.num_negatives,
                "must be in [0, mining.num_negatives]", self.min_negatives)
-        _one_of("mining.sampling_strategy", self.sampling_strategy, ("top", "random"))
 
 
 @dataclass(frozen=True)
@@ -370,7 +363,16 @@ def _build(cls: type, data: Any, key: str) -> Any:
                and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
     if missing:
         raise RecipeError(f"{prefix}{missing[0]}", "is required")
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except RecipeError:
+        raise
+    except ValueError as exc:  # MiningConfig validates with "rule, got name=value"
+        rule, _, got = str(exc).partition(", got ")
+        name = got.split("=")[0]
+        if name in kwargs:
+            raise RecipeError(f"{prefix}{name}", rule.removeprefix(f"{name} "), kwargs[name]) from None
+        raise RecipeError(key or "recipe", str(exc)) from None
 
 
 def _convert(hint: Any, value: Any, key: str) -> Any:

@@ -6,9 +6,10 @@ pair teaches an embedder string matching, not retrieval. Two measures, on normal
 - `partial_ratio`: rapidfuzz's similarity (0-100) of the query to its best-matching window
   of the passage; 100 means the query occurs verbatim in it. At or above
   `max_partial_ratio` the query is a (near) copy.
-- `copied_fraction`: the longest run of consecutive query words found verbatim in the
-  passage, as a share of the query's words. At or above `max_copied_fraction` the query
-  is mostly a pasted phrase, even if it then goes on in its own words.
+- `copied_words`: the longest run of consecutive query words found verbatim in the
+  passage. At or above `max_copied_words` the query pasted a phrase, even if it then goes
+  on in its own words; at or above `max_copied_fraction` of the query's words it is mostly
+  a pasted phrase.
 
 Queries shorter than `min_query_chars` are exempt: a few keywords legitimately reuse the
 passage's terms.
@@ -50,10 +51,11 @@ class LeakageFilter:
             query, positive = normalize_text(row["query"]), normalize_text(row["positive"])
             ratio = fuzz.partial_ratio(query, positive) if query and positive else 0.0
             words = query.split()
-            copied = longest_copied_run(words, positive.split()) / max(len(words), 1)
+            copied = longest_copied_run(words, positive.split())
             leaked = len(query) >= self.config.min_query_chars and (
-                ratio >= self.config.max_partial_ratio or copied >= self.config.max_copied_fraction)
+                ratio >= self.config.max_partial_ratio or copied >= self.config.max_copied_words
+                or copied >= self.config.max_copied_fraction * len(words))
             reasons.append("leakage" if leaked else "")
             ratios.append(round(float(ratio), 2))
-            runs.append(round(copied, 3))
-        return Verdict(reasons, {"partial_ratio": ratios, "copied_fraction": runs})
+            runs.append(copied)
+        return Verdict(reasons, {"partial_ratio": ratios, "copied_words": runs})

@@ -42,6 +42,8 @@ def test_rows_follow_the_contract(man_run, man_corpus):
         assert row["query_type"] in QUESTION_TYPES
         assert row["difficulty"] in DIFFICULTIES
         assert -1.0 <= row["positive_score"] <= 1.0
+        assert row["positive"] not in row["negatives"]
+        assert all(s < 0.95 * row["positive_score"] for s in row["negative_scores"])
         assert row["generator"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
         assert row["embedder"] == "sentence-transformers/all-MiniLM-L6-v2"
     ids = [r["id"] for r in rows]
@@ -70,7 +72,9 @@ def test_manifest_counts_match_shards_and_rejects(man_run):
     assert manifest["counts"]["work_items"] == 20
     assert sum(manifest["counts_by"]["task"].values()) == len(rows)
     generation_removals = sum(n for k, n in manifest["removals"].items() if k.startswith("retrieval/"))
-    assert len(rows) + generation_removals == 20
+    gate_removals = sum(n for k, n in manifest["removals"].items() if k.startswith(("gates/", "mining/")))
+    assert manifest["counts"]["generated_rows"] == 20 - generation_removals
+    assert len(rows) + generation_removals + gate_removals == 20
     for shard in manifest["shards"]:
         path = out / "data" / shard["path"]
         assert hashlib.sha256(path.read_bytes()).hexdigest() == shard["sha256"]

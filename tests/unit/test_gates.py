@@ -50,7 +50,8 @@ def test_leakage_drops_copied_sentences_and_keeps_questions():
 
 
 def test_leakage_threshold_is_configurable():
-    loose = LeakageFilter(LeakageGateConfig(max_partial_ratio=100.0, max_copied_fraction=1.0, min_query_chars=0))
+    loose = LeakageFilter(LeakageGateConfig(max_partial_ratio=100.0, max_copied_words=99, max_copied_fraction=1.0,
+                                            min_query_chars=0))
     verdict = loose.check([row("chmod command changes the file mode bitz")], GateContext())
     assert verdict.reasons == [""]
 
@@ -108,8 +109,16 @@ def test_leakage_catches_a_pasted_phrase_inside_a_longer_query():
              "and what about ownership and groups")
     verdict = gate.check([row(query)], GateContext())
     assert verdict.reasons == ["leakage"]
-    assert verdict.scores["copied_fraction"][0] == pytest.approx(12 / 18, abs=1e-3)
+    assert verdict.scores["copied_words"][0] == 12
     assert verdict.scores["partial_ratio"][0] < 90
+
+
+def test_leakage_catches_a_long_pasted_run_in_a_long_query():
+    gate = LeakageFilter(LeakageGateConfig())
+    query = ("tell me: the chmod command changes the file mode bits of each given file, because I keep "
+             "wondering what happens to ownership, groups, sticky bits, setuid flags and umask defaults")
+    verdict = gate.check([row(query)], GateContext())
+    assert verdict.reasons == ["leakage"] and verdict.scores["copied_words"][0] == 12
 
 
 def test_leakage_keeps_a_query_that_shares_a_short_phrase():

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import tomllib
+
 import pytest
 
 from synthgen.errors import RecipeError, UserError
@@ -48,13 +50,13 @@ def test_demo_recipe_loads_with_its_values():
     assert recipe.corpus.path == "corpora/sample-multilingual.jsonl"
     assert recipe.corpus.text_column == "text"
     assert recipe.generator.model == BUILTIN_GENERATOR
-    assert recipe.generator.max_tokens == 160
+    assert recipe.generator.max_tokens == tomllib.loads(DEMO.read_text())["generator"]["max_tokens"]
     assert recipe.generator.engine_kwargs == {"max_model_len": 4096}
     assert recipe.embedder.model == BUILTIN_EMBEDDER
     assert recipe.personas.candidates == 5
     assert recipe.tasks.retrieval is not None
     assert recipe.tasks.retrieval.query_length == [4, 16]
-    assert recipe.languages.query == {SAME_LANGUAGE: 0.5, "en": 0.5}
+    assert recipe.languages.query == {SAME_LANGUAGE: 1.0}
     assert recipe.run.shard_size == 32
 
 
@@ -108,7 +110,7 @@ def test_override_inline_table_replaces_the_table():
 
 def test_override_dotted_key_inside_a_table_merges():
     recipe = load_recipe(DEMO, ["languages.query.de=0.25"])
-    assert recipe.languages.query == {SAME_LANGUAGE: 0.5, "en": 0.5, "de": 0.25}
+    assert recipe.languages.query == {SAME_LANGUAGE: 1.0, "de": 0.25}
 
 
 def test_override_plain_strings_need_no_quotes():

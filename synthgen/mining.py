@@ -166,9 +166,13 @@ def mine_negatives(query_embeddings: np.ndarray, corpus_embeddings: np.ndarray,
     rng = random.Random(config.seed)
     negatives: list[list[int]] = []
     scores_out: list[list[float]] = []
-    search = _faiss_search(queries, corpus, k) if config.use_faiss else _exact_search(queries, corpus, k, chunk_bytes)
+    if config.use_faiss:
+        search = _faiss_search(queries, corpus, k)
+    else:
+        search = _exact_search(queries, corpus, k, chunk_bytes)
     for start, scores, ids in search:
-        alive = ~np.isin(_pair_keys(start, ids, len(corpus)), _chunk_slice(blocked, start, len(ids), len(corpus)))
+        own_blocked = _chunk_slice(blocked, start, len(ids), len(corpus))
+        alive = ~np.isin(_pair_keys(start, ids, len(corpus)), own_blocked)
         skipped["positive_or_excluded"] += int(alive.size - alive.sum())
         _apply_rules(scores, alive, positive_scores[start:start + len(ids), None], config, skipped)
         rank = np.cumsum(alive, axis=1) - 1
@@ -176,8 +180,9 @@ def mine_negatives(query_embeddings: np.ndarray, corpus_embeddings: np.ndarray,
         window = alive & (rank >= config.range_min) & (rank < range_max)
         _pick(ids, scores, window, config, rng, negatives, scores_out)
     counts = np.array([len(n) for n in negatives], dtype=np.int64)
-    report = {"queries": len(queries), "corpus_size": len(corpus), "search": "faiss" if config.use_faiss else "numpy",
-              "range_max": range_max, "candidates_per_query": k, "candidates": len(queries) * k,
+    report = {"queries": len(queries), "corpus_size": len(corpus),
+              "search": "faiss" if config.use_faiss else "numpy", "range_max": range_max,
+              "candidates_per_query": k, "candidates": len(queries) * k,
               "candidates_skipped_by_rule": skipped, "negatives_found": int(counts.sum()),
               "queries_with_fewer_than_num_negatives": int((counts < config.num_negatives).sum()),
               "queries_with_no_negatives": int((counts == 0).sum()), "config": asdict(config)}
@@ -186,8 +191,8 @@ def mine_negatives(query_embeddings: np.ndarray, corpus_embeddings: np.ndarray,
 
 def _apply_rules(scores: np.ndarray, alive: np.ndarray, positive: np.ndarray, config: MiningConfig,
                  skipped: dict) -> None:
-    """Clear `alive` where a rule rejects the candidate; count each rejection once, under its first rule.
-    Arithmetic stays in float32 (Python floats are weak scalars in numpy 2), as in sentence-transformers."""
+    """Clear `alive` where a rule rejects the candidate; count each rejection once, under its first
+    rule. Arithmetic stays in float32, as in sentence-transformers (0.8 is not above 0.8)."""
     tests = {
         "absolute_margin": lambda m: scores + np.float32(m) > positive,
         "relative_margin": lambda m: scores > positive - np.abs(positive) * np.float32(m),
@@ -239,7 +244,8 @@ def _top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     Rather than partially sorting every row, split the columns into B >= k groups (columns g,
     g + B, g + 2B, ...) and take each group's maximum: one pass over the matrix. The k-th largest
     group maximum is a floor under the row's k-th best score (k groups each hold an entry at least
-    that high), and every entry above it lies in those k groups: only they are read again."""
+    that high), and every entry at or above it lies in a group whose maximum reaches it: only those
+    (k of them, unless maxima tie) are read again, then sorted by (score desc, column)."""
     c, n = scores.shape
     groups = min(n, max(2 * k, 1024, math.isqrt(k * n)))
     maxima = _group_maxima(scores, groups)

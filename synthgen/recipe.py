@@ -188,7 +188,7 @@ class LeakageGateConfig:
 
     enabled: bool = True
     max_partial_ratio: float = 90.0
-    max_copied_words: int = 10
+    max_copied_words: int = 12
     max_copied_fraction: float = 0.6
     min_query_chars: int = 25
 

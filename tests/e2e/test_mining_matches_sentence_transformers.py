@@ -79,7 +79,8 @@ SETTINGS = [
 ]
 
 
-@pytest.mark.parametrize("knobs, biting", SETTINGS, ids=[",".join(f"{a}={b}" for a, b in k.items()) for k, _ in SETTINGS])
+@pytest.mark.parametrize("knobs, biting", SETTINGS,
+                         ids=[",".join(f"{a}={b}" for a, b in knobs.items()) for knobs, _ in SETTINGS])
 def test_same_negatives_as_sentence_transformers(setup, knobs, biting):
     from sentence_transformers.util import mine_hard_negatives
 

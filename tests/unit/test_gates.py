@@ -115,10 +115,10 @@ def test_leakage_catches_a_pasted_phrase_inside_a_longer_query():
 
 def test_leakage_catches_a_long_pasted_run_in_a_long_query():
     gate = LeakageFilter(LeakageGateConfig())
-    query = ("tell me: the chmod command changes the file mode bits of each given file, because I keep "
-             "wondering what happens to ownership, groups, sticky bits, setuid flags and umask defaults")
+    query = ("tell me: the chmod command changes the file mode bits of each given file according to, "
+             "because I keep wondering what happens to ownership, groups, sticky bits, setuid flags and umask")
     verdict = gate.check([row(query)], GateContext())
-    assert verdict.reasons == ["leakage"] and verdict.scores["copied_words"][0] == 12
+    assert verdict.reasons == ["leakage"] and verdict.scores["copied_words"][0] == 14
 
 
 def test_leakage_keeps_a_query_that_shares_a_short_phrase():

@@ -171,7 +171,7 @@ def test_report_and_advice_name_the_knobs_to_turn():
     (dict(range_min=-1), "range_min must be non-negative, got range_min=-1"),
     (dict(range_min=5, range_max=5), "range_max must be larger than range_min, got range_max=5"),
     (dict(range_min=5, range_max=7), "must leave room for num_negatives=3, got range_max=7"),
-    (dict(sampling_strategy="best"), "sampling_strategy must be \"top\" or \"random\", got sampling_strategy='best'"),
+    (dict(sampling_strategy="best"), """sampling_strategy must be "top" or "random", got sampling_strategy='best'"""),
     (dict(relative_margin=float("nan")), "relative_margin must be a finite number or None"),
     (dict(max_score=0.3, min_score=0.5), "min_score must not exceed max_score=0.3, got min_score=0.5"),
     (dict(num_negatives=2.0), "num_negatives must be an integer, got num_negatives=2.0"),

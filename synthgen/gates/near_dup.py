@@ -65,6 +65,7 @@ FALSE_POSITIVE_WEIGHT = 0.05
 FALSE_NEGATIVE_WEIGHT = 0.95
 MAX_BUCKET_NEIGHBOURS = 32
 _BLOCK_ELEMENTS = 1 << 18  # uint32 values per MinHash block: stays in L2 cache
+_HASH_STEP = 16_384  # rows hashed per numpy pass (at most chunk_size): faster in cache
 _U64 = np.uint64
 _MIX1, _MIX2 = _U64(0xFF51AFD7ED558CCD), _U64(0xC4CEB9FE1A85EC53)
 _POLY = _U64(0x100000001B3)
@@ -142,8 +143,8 @@ def _mix(h: np.ndarray) -> np.ndarray:
     return h
 
 
-def _shingles(texts: list[str], n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per normalized text: its n-gram hashes (uint32, concatenated), their counts, a text hash.
+def _shingles(texts: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per normalized text: its n-gram hashes (uint32, concatenated) and their counts.
 
     A window hash is a polynomial over n code points (uint64, wrapping) then mixed; texts
     shorter than n are hashed whole (zero-padded, length mixed in) as their single shingle.
@@ -167,10 +168,7 @@ def _shingles(texts: list[str], n: int) -> tuple[np.ndarray, np.ndarray, np.ndar
         chars = np.where(cols < lengths[short, None], padded[np.minimum(idx, len(points))], _U64(0))
         whole = (chars * (_POLY ** np.arange(n - 1, -1, -1, dtype=_U64))).sum(axis=1, dtype=_U64)
         hashes[first[short]] = whole + lengths[short].astype(_U64) * _MIX2
-    hashes = _mix(hashes)
-    position = _mix(np.arange(len(hashes), dtype=_U64) - np.repeat(first, counts).astype(_U64))
-    text_hash = _mix(np.add.reduceat(hashes * (position | _U64(1)), first) + lengths.astype(_U64))
-    return (hashes >> _U64(32)).astype(np.uint32), counts, text_hash
+    return (_mix(hashes) >> _U64(32)).astype(np.uint32), counts
 
 
 def _signatures(hashes: np.ndarray, counts: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -182,6 +180,7 @@ def _signatures(hashes: np.ndarray, counts: np.ndarray, a: np.ndarray, b: np.nda
     """
     perms = len(a)
     out = np.empty((len(counts), perms), np.uint32)
+    buffer = np.empty(max(_BLOCK_ELEMENTS, int(counts.max()) * perms), np.uint32)
     first = np.cumsum(counts) - counts
     order = np.argsort(counts, kind="stable")
     ascending = counts[order]
@@ -193,8 +192,9 @@ def _signatures(hashes: np.ndarray, counts: np.ndarray, a: np.ndarray, b: np.nda
         rows = order[start : start + size]
         width = int(counts[rows[-1]])
         take = first[rows, None] + np.minimum(np.arange(width), counts[rows, None] - 1)
-        block = hashes[take][:, :, None] * a
-        block += b
+        block = buffer[: len(rows) * width * perms].reshape(len(rows), width, perms)
+        np.multiply(hashes[take][:, :, None], a, out=block)
+        np.add(block, b, out=block)
         out[rows] = block.min(axis=1)
         start += size
     return out
@@ -217,12 +217,14 @@ def _lsh(ids: Sequence[str], texts: Sequence[str], config: NearDupConfig):
     b = rng.integers(0, 1 << 32, bands * rows, dtype=_U64).astype(np.uint32)
     weights = rng.integers(0, 1 << 63, rows, dtype=_U64) * _U64(2) + _U64(1)
     band_hash = np.empty((len(ids), bands), _U64)
-    text_hash = np.empty(len(ids), _U64)
-    for lo in range(0, len(ids), config.chunk_size):
-        chunk = order[lo : lo + config.chunk_size]
-        hashes, counts, text_hash[lo : lo + len(chunk)] = _shingles(
-            [normalize(texts[i]) for i in chunk], config.ngram)
-        band_hash[lo : lo + len(chunk)] = _band_hashes(_signatures(hashes, counts, a, b), bands, rows, weights)
+    text_hash = np.empty(len(ids), np.int64)
+    step = min(config.chunk_size, _HASH_STEP)
+    for lo in range(0, len(ids), step):
+        chunk = order[lo : lo + step]
+        normalized = [normalize(texts[i]) for i in chunk]
+        text_hash[lo : lo + len(chunk)] = np.fromiter(map(hash, normalized), np.int64, len(chunk))
+        signatures = _signatures(*_shingles(normalized, config.ngram), a, b)
+        band_hash[lo : lo + len(chunk)] = _band_hashes(signatures, bands, rows, weights)
     return order, text_hash, band_hash
 
 
@@ -275,7 +277,7 @@ def _shingle_sets(rows: np.ndarray, order: np.ndarray, texts: Sequence[str], con
     values, sizes = [], []
     for lo in range(0, len(rows), config.chunk_size):
         chunk = rows[lo : lo + config.chunk_size]
-        hashes, counts, _ = _shingles([normalize(texts[order[r]]) for r in chunk], config.ngram)
+        hashes, counts = _shingles([normalize(texts[order[r]]) for r in chunk], config.ngram)
         owner = np.repeat(np.arange(len(chunk), dtype=_U64), counts)
         keys = _unique((owner << _U64(32)) | hashes)
         values.append((keys & _U64(0xFFFFFFFF)).astype(np.uint32))

@@ -45,7 +45,7 @@ def test_render_keeps_document_text_literal(tmp_path):
     text = "Jinja expressions like {{ 7*7 }} and {% for x in y %} must stay literal in prompts."
     corpus.write_bytes(orjson.dumps({"id": "d1", "text": text, "language": "en"}) + b"\n")
     result = synthgen_cli("render", "recipes/demo.toml", "--doc", "0", "--json",
-                          "--set", f"corpus.path={corpus}")
+                          "--set", f"corpus.path={corpus}", "--set", "queries_per_document=1")
     assert result.returncode == 0, result.stderr[-2000:]
     rendered = orjson.loads(result.stdout)
     assert [r["stage"] for r in rendered] == ["configure", "query"]
@@ -58,7 +58,7 @@ def test_render_keeps_document_text_literal(tmp_path):
 
 
 def test_render_text_shows_system_user_and_schema():
-    result = synthgen_cli("render", "recipes/demo.toml", "--doc", "2")
+    result = synthgen_cli("render", "recipes/demo.toml", "--doc", "2", "--set", "queries_per_document=2")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "--- system" in result.stdout and "--- user" in result.stdout
     assert '"Question_Type"' in result.stdout

@@ -47,13 +47,14 @@ def test_export_trains_with_mnrl_and_loss_falls(exported, tmp_path):
     dataset = datasets.load_dataset("parquet", data_files=str(exported), split="train",
                                     cache_dir=str(tmp_path / "hf"))
     model = SentenceTransformer(resolve_model("builtin:all-minilm-l6-v2"), device="cpu")
-    model.max_seq_length = 128
+    model.max_seq_length = 96
     loss = MultipleNegativesRankingLoss(model)
     args = SentenceTransformerTrainingArguments(
-        output_dir=str(tmp_path / "out"), max_steps=12, per_device_train_batch_size=16,
+        output_dir=str(tmp_path / "out"), max_steps=8, per_device_train_batch_size=16,
         per_device_eval_batch_size=16, learning_rate=1e-4, warmup_steps=0, seed=0, report_to=[],
         save_strategy="no", logging_steps=1, use_cpu=True, dataloader_drop_last=True)
-    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=dataset, eval_dataset=dataset,
+    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=dataset,
+                                         eval_dataset=dataset.select(range(32)),
                                          loss=loss)
     before = trainer.evaluate()["eval_loss"]
     trainer.train()

@@ -54,6 +54,20 @@ def test_excluded_duplicates_never_appear():
     assert result.report["candidates_skipped_by_rule"]["positive_or_excluded"] == 3
 
 
+def test_excluded_ids_widen_the_search_so_the_window_keeps_its_size():
+    # Like sentence-transformers' extra positives: the search fetches range_max + (1 + excluded).
+    result = mine(DOCS, exclude=[[1, 2]], relative_margin=None, range_max=3)
+    assert result.report["candidates_per_query"] == 6
+    assert result.negatives == [[3, 4, 5]]
+
+
+def test_no_queries_give_an_empty_result():
+    corpus = np.array([at(0.5), at(0.2)], dtype=np.float32)
+    result = mine_negatives(np.zeros((0, 2), dtype=np.float32), corpus, [], MiningConfig())
+    assert result.negatives == [] and result.positive_scores.shape == (0,)
+    assert result.report["queries_with_fewer_than_num_negatives"] == 0 and result.advice() == []
+
+
 def test_relative_margin_keeps_negatives_below_95_percent_of_the_positive():
     # 0.95 * 0.8 = 0.76: 0.79 and 0.77 are too close to the positive (likely false negatives).
     result = mine(DOCS, relative_margin=0.05)
@@ -171,7 +185,8 @@ def test_report_and_advice_name_the_knobs_to_turn():
     (dict(range_min=-1), "range_min must be non-negative, got range_min=-1"),
     (dict(range_min=5, range_max=5), "range_max must be larger than range_min, got range_max=5"),
     (dict(range_min=5, range_max=7), "must leave room for num_negatives=3, got range_max=7"),
-    (dict(sampling_strategy="best"), """sampling_strategy must be "top" or "random", got sampling_strategy='best'"""),
+    (dict(sampling_strategy="best"),
+     """sampling_strategy must be "top" or "random", got sampling_strategy='best'"""),
     (dict(relative_margin=float("nan")), "relative_margin must be a finite number or None"),
     (dict(max_score=0.3, min_score=0.5), "min_score must not exceed max_score=0.3, got min_score=0.5"),
     (dict(num_negatives=2.0), "num_negatives must be an integer, got num_negatives=2.0"),

@@ -228,3 +228,92 @@ def run_side(side: str, rows: int, args, scratch: Path) -> dict:
     result = json.loads(done.stdout.strip().splitlines()[-1])
     result["root"] = np.load(out)
     return result
+
+
+# ------------------------------------------------------------------------- ground truth
+
+def _gram_tokens(texts: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(row, 64-bit n-gram hash) for every distinct n-gram of every normalized text.
+
+    Independent of the module under test (another polynomial, another mixer); used only to
+    find which rows to check, never to score them.
+    """
+    rows, tokens = [], []
+    for lo in range(0, len(texts), 100_000):
+        norm = [_normalize(t) for t in texts[lo : lo + 100_000]]
+        lengths = np.fromiter(map(len, norm), np.int64, len(norm))
+        points = np.frombuffer("".join(norm).encode("utf-32-le"), np.uint32).astype(np.uint64)
+        padded = np.concatenate([points, np.zeros(n, np.uint64)])
+        h = np.zeros(len(points) + 1, np.uint64)
+        for k in range(n):  # short texts hash their zero-padded tail: fine for candidate search
+            h = h * np.uint64(1_000_003) + padded[k : k + len(h)]
+        h ^= h >> np.uint64(31)
+        h *= np.uint64(0x9E3779B97F4A7C15)
+        h ^= h >> np.uint64(29)
+        counts = np.maximum(lengths - n + 1, 1)
+        starts = np.cumsum(lengths) - lengths
+        where = np.repeat(starts - (np.cumsum(counts) - counts), counts) + np.arange(counts.sum())
+        rows.append(np.repeat(np.arange(lo, lo + len(norm)), counts))
+        tokens.append(h[where])
+    return np.concatenate(rows), np.concatenate(tokens)
+
+
+def _grams(text: str, n: int) -> set[str]:
+    norm = _normalize(text)
+    return {norm[i : i + n] for i in range(len(norm) - n + 1)} or {norm}
+
+
+def exact_neighbours(texts: list[str], sample: np.ndarray, threshold: float, n: int) -> dict[int, dict[int, float]]:
+    """{sampled row: {row: exact Jaccard >= threshold}} by the rare-n-gram filter (docstring)."""
+    rows, tokens = _gram_tokens(texts, n)
+    bits = max(1, (len(texts) - 1).bit_length())
+    keys = np.unique((tokens & ~np.uint64((1 << bits) - 1)) | rows.astype(np.uint64))  # token-major
+    token_of = keys >> np.uint64(bits)
+    del rows, tokens
+    truth = {}
+    for a in sample.tolist():
+        grams = _grams(texts[a], n)
+        mine = np.unique(_gram_tokens([texts[a]], n)[1] >> np.uint64(bits))
+        lo, hi = np.searchsorted(token_of, mine), np.searchsorted(token_of, mine, side="right")
+        need = len(grams) - math.ceil(threshold * len(grams) - 1e-9) + 1
+        rare = np.argsort(hi - lo, kind="stable")[:need]
+        candidates = np.unique(np.concatenate([keys[lo[r] : hi[r]] for r in rare]) & np.uint64((1 << bits) - 1))
+        found = {}
+        for b in candidates.tolist():
+            if b != a:
+                other = _grams(texts[b], n)
+                jac = len(grams & other) / len(grams | other)
+                if jac >= threshold:
+                    found[b] = jac
+        truth[a] = found
+    return truth
+
+
+def score(root: np.ndarray, truth: dict[int, dict[int, float]]) -> dict:
+    """Pair recall (overall and by Jaccard band), row recall and row precision."""
+    size = np.bincount(root, minlength=len(root))
+    flagged = lambda r: size[root[r]] > 1  # noqa: E731
+    bins = [(0.8, 0.85), (0.85, 0.9), (0.9, 0.95), (0.95, 1.01)]
+    hit, total = np.zeros(len(bins)), np.zeros(len(bins))
+    pairs = pairs_hit = 0
+    for a, found in truth.items():
+        for b, jac in found.items():
+            together = root[a] == root[b]
+            pairs, pairs_hit = pairs + 1, pairs_hit + together
+            for k, (lo, hi) in enumerate(bins):
+                if lo <= jac < hi:
+                    hit[k] += together
+                    total[k] += 1
+    dup = [a for a, f in truth.items() if f]
+    flag = [a for a in truth if flagged(a)]
+    return {
+        "true_pairs": pairs,
+        "pair_recall": pairs_hit / max(pairs, 1),
+        "pair_recall_by_jaccard": {f"[{lo},{min(hi, 1.0)})": (h / t if t else None, int(t))
+                                   for (lo, hi), h, t in zip(bins, hit, total)},
+        "rows_with_true_neighbour": len(dup),
+        "row_recall": sum(flagged(a) for a in dup) / max(len(dup), 1),
+        "rows_flagged": len(flag),
+        "row_precision": sum(bool(truth[a]) for a in flag) / max(len(flag), 1),
+        "rows_dropped_total": int((root != np.arange(len(root))).sum()),
+    }

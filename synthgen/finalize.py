@@ -159,13 +159,15 @@ class Finalizer:
             return rows, None
         context = corpus.context()
         context.query_embeddings = self.embedder.embed([r["query"] for r in rows], kind="query")
-        positives = np.array([corpus.index[r["source_id"]] for r in rows])
+        positives = np.array([corpus.index[r["source_id"]] for r in rows], dtype=np.int64)
         context.positive_scores = np.einsum("ij,ij->i", context.query_embeddings, corpus.embeddings[positives])
         for row, score in zip(rows, context.positive_scores):
             row["positive_score"] = float(score)
         for gate in self.gates:
+            if not rows:
+                break
             verdict = gate.check(rows, context)
-            keep = [not reason for reason in verdict.reasons]
+            keep = np.array([not reason for reason in verdict.reasons], dtype=bool)
             rejects.write(_reject(f"gates/{gate.name}", reason, row, verdict.scores_of(i))
                           for i, (row, reason) in enumerate(zip(rows, verdict.reasons)) if reason)
             rows = [row for row, k in zip(rows, keep) if k]

@@ -47,6 +47,6 @@ def positive_ranks(rows: list[dict[str, Any]], context: GateContext) -> np.ndarr
     """0-based rank of each row's positive among all corpus documents for its query:
     the number of documents scoring strictly higher than the positive."""
     scores = context.query_embeddings @ context.corpus_embeddings.T
-    positives = np.array([context.corpus_index[r["source_id"]] for r in rows])
+    positives = np.array([context.corpus_index[r["source_id"]] for r in rows], dtype=np.int64)
     own = scores[np.arange(len(rows)), positives]
     return (scores > own[:, None]).sum(axis=1)

@@ -221,7 +221,7 @@ def _lsh(ids: Sequence[str], texts: Sequence[str], config: NearDupConfig):
     step = min(config.chunk_size, _HASH_STEP)
     for lo in range(0, len(ids), step):
         chunk = order[lo : lo + step]
-        normalized = [normalize(texts[i]) for i in chunk]
+        normalized = [normalize(texts[i]) for i in chunk.tolist()]
         text_hash[lo : lo + len(chunk)] = np.fromiter(map(hash, normalized), np.int64, len(chunk))
         signatures = _signatures(*_shingles(normalized, config.ngram), a, b)
         band_hash[lo : lo + len(chunk)] = _band_hashes(signatures, bands, rows, weights)
@@ -275,9 +275,10 @@ def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 def _shingle_sets(rows: np.ndarray, order: np.ndarray, texts: Sequence[str], config: NearDupConfig):
     """Sorted distinct n-gram hashes of each rank in `rows`: (values, starts, sizes)."""
     values, sizes = [], []
-    for lo in range(0, len(rows), config.chunk_size):
-        chunk = rows[lo : lo + config.chunk_size]
-        hashes, counts = _shingles([normalize(texts[order[r]]) for r in chunk], config.ngram)
+    step = min(config.chunk_size, _HASH_STEP)
+    for lo in range(0, len(rows), step):
+        chunk = rows[lo : lo + step]
+        hashes, counts = _shingles([normalize(texts[i]) for i in order[chunk].tolist()], config.ngram)
         owner = np.repeat(np.arange(len(chunk), dtype=_U64), counts)
         keys = _unique((owner << _U64(32)) | hashes)
         values.append((keys & _U64(0xFFFFFFFF)).astype(np.uint32))

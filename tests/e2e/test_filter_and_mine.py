@@ -96,3 +96,14 @@ def test_loosening_a_threshold_brings_rows_back_and_mine_changes_negatives(run):
 def test_filter_refuses_keys_it_does_not_own(run):
     result = synthgen_cli("filter", str(run.root), "--set", "mining.num_negatives=2")
     assert result.returncode == 2 and "only gates." in result.stderr
+
+
+def test_round_trip_consistency_keeps_only_rows_whose_positive_ranks_first(run):
+    result = synthgen_cli("filter", str(run.root), "--set", "gates.consistency.enabled=true",
+                          "--set", "gates.consistency.top_k=1", "--set", "gates.cosine.min_score=0.1")
+    assert result.returncode == 0, result.stderr[-2000:]
+    rejects = [orjson.loads(line) for line in (run.rejects / "gates-consistency.jsonl").read_bytes().splitlines()]
+    assert rejects and all(r["reason"] == "positive_not_in_top_k" and r["positive_rank"] >= 1 for r in rejects)
+    manifest = _manifest(run)
+    assert manifest["gate_removals"]["gates/consistency/positive_not_in_top_k"] == len(rejects)
+    assert manifest["counts"]["rows"] + sum(manifest["gate_removals"].values()) == 67

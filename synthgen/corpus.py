@@ -143,14 +143,18 @@ def _read_text_dir(config: CorpusConfig, path: Path) -> Iterator[_Record]:
         yield _Record(file.relative_to(path).as_posix(), file.read_bytes())
 
 
-def _read_hf_dataset(config: CorpusConfig, path: Path) -> Iterator[_Record]:
+def _load_hf_dataset(path: Path):
+    """A `save_to_disk` folder as one Dataset: its "train" split, else its first split."""
     import datasets
 
     data = datasets.load_from_disk(str(path))
     if isinstance(data, datasets.DatasetDict):
-        split = "train" if "train" in data else sorted(data)[0]
-        data = data[split]
-    for row_no, obj in enumerate(data, start=1):
+        data = data["train" if "train" in data else sorted(data)[0]]
+    return data
+
+
+def _read_hf_dataset(config: CorpusConfig, path: Path) -> Iterator[_Record]:
+    for row_no, obj in enumerate(_load_hf_dataset(path), start=1):
         yield _from_mapping(obj, config, f"row:{row_no}")
 
 
@@ -205,9 +209,4 @@ def count_records(config: CorpusConfig, path: Path) -> int:
             raise UserError(f"corpus: {path} is not a readable Parquet file ({exc})") from None
     if fmt == "text_dir":
         return sum(1 for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
-    import datasets
-
-    data = datasets.load_from_disk(str(path))
-    if isinstance(data, datasets.DatasetDict):
-        data = data["train" if "train" in data else sorted(data)[0]]
-    return len(data)
+    return len(_load_hf_dataset(path))

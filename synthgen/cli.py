@@ -132,7 +132,8 @@ def _refinalize(run_dir: Path, overrides: list[str], allowed: str) -> None:
 
     from synthgen.finalize import Finalizer
     from synthgen.output import RunFolder
-    from synthgen.pipeline import _load_embedder, update_manifest
+    from synthgen.engines import load_embedder
+    from synthgen.pipeline import update_manifest
     from synthgen.recipe import apply_override, build_recipe
 
     started = time.perf_counter()
@@ -146,7 +147,7 @@ def _refinalize(run_dir: Path, overrides: list[str], allowed: str) -> None:
             raise UserError(f"--set {item}: this command changes only {allowed}* keys")
         apply_override(data, item)
     recipe = build_recipe(data)
-    report = Finalizer(folder, recipe, _load_embedder(recipe)).run()
+    report = Finalizer(folder, recipe, load_embedder(recipe.embedder)).run()
     update_manifest(folder, manifest, recipe, report, manifest["timings"].get("total_seconds", 0.0))
     _print_finalize(report, time.perf_counter() - started)
 

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 import synthgen
 from synthgen.corpus import Document, Reject, count_records, read_corpus
-from synthgen.engines.base import Embedder, Generator
+from synthgen.engines import Embedder, Generator, load_embedder, load_generator
 from synthgen.generation import StageStats, run_stage
 from synthgen.models import public_model_id
 from synthgen.finalize import FinalizeReport, Finalizer
@@ -68,9 +68,9 @@ class Pipeline:
         total = min(total, limit_docs) if limit_docs is not None else total
         personas = load_personas(self.recipe.personas.libraries)
         self.folder.create(overwrite)
-        embedder = self._embedder or _load_embedder(self.recipe)
+        embedder = self._embedder or load_embedder(self.recipe.embedder)
         index = PersonaIndex(personas, embedder)
-        generator = self._generator or _load_generator(self.recipe)
+        generator = self._generator or load_generator(self.recipe.generator)
         rejects = RejectLog(self.folder.rejects)
         documents = self._documents(corpus_path, rejects, limit_docs)
         with RunProgress(total, enabled=self.show_progress) as progress:
@@ -181,18 +181,3 @@ def _batched(iterable: Iterator[Document], size: int) -> Iterator[list[Document]
     iterator = iter(iterable)
     while batch := list(itertools.islice(iterator, size)):
         yield batch
-
-
-def _load_embedder(recipe: Recipe) -> Embedder:
-    from synthgen.engines.embedders import load_embedder
-
-    return load_embedder(recipe.embedder)
-
-
-def _load_generator(recipe: Recipe) -> Generator:
-    from synthgen.engines.vllm_engine import VLLMGenerator
-    from synthgen.models import resolve_model
-
-    config = recipe.generator
-    return VLLMGenerator(resolve_model(config.model), public_model_id(config.model),
-                         config.structured_outputs, config.engine_kwargs)

@@ -22,6 +22,7 @@ from synthgen.mining import MiningConfig
 BUILTIN_GENERATOR = "builtin:smollm2-135m-instruct"
 BUILTIN_EMBEDDER = "builtin:all-minilm-l6-v2"
 BUILTIN_PERSONAS = "builtin:core"  # personas/core.jsonl of this project
+CODE_LANGUAGES = ("python", "javascript", "typescript", "go", "rust", "java", "c", "cpp")
 SAME_LANGUAGE = "same"  # a query-language weight key meaning "the document's language"
 
 
@@ -29,7 +30,9 @@ SAME_LANGUAGE = "same"  # a query-language weight key meaning "the document's la
 class CorpusConfig:
     """Where the documents come from and which columns hold what.
 
-    `format` is one of jsonl, parquet, text_dir, hf_dataset or auto (guessed from the path).
+    `format` is one of jsonl, parquet, text_dir, hf_dataset, code or auto (guessed from the
+    path). `code` reads a source tree and makes one document per definition (function,
+    class) in the `code_languages` listed; such documents are what `code_retrieval` uses.
     `language_column = ""` means: detect each document's language. Documents longer than
     `max_chars` or shorter than `min_chars` are rejected with their reason.
     """
@@ -41,9 +44,12 @@ class CorpusConfig:
     language_column: str = "language"
     min_chars: int = 1
     max_chars: int = 20_000
+    code_languages: list[str] = field(default_factory=lambda: ["python"])
 
     def __post_init__(self) -> None:
-        _one_of("corpus.format", self.format, ("auto", "jsonl", "parquet", "text_dir", "hf_dataset"))
+        _one_of("corpus.format", self.format, ("auto", "jsonl", "parquet", "text_dir", "hf_dataset", "code"))
+        for language in self.code_languages:
+            _one_of("corpus.code_languages", language, CODE_LANGUAGES)
         _check("corpus.min_chars", self.min_chars >= 1, "must be >= 1", self.min_chars)
         _check("corpus.max_chars", self.max_chars >= self.min_chars, "must be >= corpus.min_chars", self.max_chars)
         _check("corpus.text_column", bool(self.text_column), "must not be empty", self.text_column)

@@ -15,7 +15,8 @@ from synthgen.engines.base import Embedder
 from synthgen.errors import UserError
 from synthgen.generation import build_requests
 from synthgen.personas import PersonaIndex, load_personas
-from synthgen.pipeline import Pipeline, _load_embedder
+from synthgen.engines import load_embedder
+from synthgen.pipeline import Pipeline
 from synthgen.recipe import Recipe
 
 
@@ -36,7 +37,7 @@ def render_prompts(recipe: Recipe, doc_index: int, embedder: Embedder | None = N
     """One entry per (variant, stage): messages, schema and sampling, as sent to the engine."""
     document = find_document(recipe, doc_index)
     pipeline = Pipeline(recipe, out=".", embedder=embedder, show_progress=False)
-    embedder = embedder or _load_embedder(recipe)
+    embedder = embedder or load_embedder(recipe.embedder)
     index = PersonaIndex(load_personas(recipe.personas.libraries), embedder)
     rendered = []
     for item in pipeline._plan([document], index):

@@ -17,7 +17,7 @@ import dataclasses
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -25,15 +25,16 @@ import pyarrow.parquet as pq
 from synthgen.corpus import Reject
 from synthgen.engines.base import Embedder
 from synthgen.gates.base import Gate, GateContext, Verdict
-from synthgen.gates.cosine import ConsistencyFilter, CosineFilter
+from synthgen.gates.cosine import ConsistencyFilter, CosineFilter, MarginFilter
 from synthgen.gates.exact import find_exact_duplicates, text_key
 from synthgen.gates.language import LanguageFilter
 from synthgen.gates.leakage import LeakageFilter
 from synthgen.gates.near_dup import NearDupConfig, find_near_duplicates
 from synthgen.mining import MiningConfig, MiningResult, mine_negatives
 from synthgen.output import RejectLog, RunFolder, ShardWriter
-from synthgen.recipe import Recipe
+from synthgen.recipe import CODE_LANGUAGES, CosineGateConfig, Recipe
 from synthgen.rows import rows_to_table, stable_int
+from synthgen.tasks import Task, build_tasks
 
 
 @dataclass
@@ -42,12 +43,24 @@ class Corpus:
 
     ids: list[str]
     texts: list[str]
+    languages: list[str]
     embeddings: np.ndarray
     index: dict[str, int] = field(default_factory=dict)
     duplicates_of: dict[int, list[int]] = field(default_factory=dict)
 
     def context(self) -> GateContext:
         return GateContext(corpus_embeddings=self.embeddings, corpus_ids=self.ids, corpus_index=self.index)
+
+    def subset(self, code: bool) -> "Corpus":
+        """The code units (`code=True`) or the text documents: code queries are mined and
+        ranked against code only, text queries against text only."""
+        keep = [i for i, language in enumerate(self.languages) if (language in CODE_LANGUAGES) == code]
+        position = {old: new for new, old in enumerate(keep)}
+        duplicates = {position[i]: [position[j] for j in self.duplicates_of.get(i, []) if j in position]
+                      for i in keep}
+        ids = [self.ids[i] for i in keep]
+        return Corpus(ids, [self.texts[i] for i in keep], [self.languages[i] for i in keep],
+                      self.embeddings[keep], {doc_id: n for n, doc_id in enumerate(ids)}, duplicates)
 
 
 @dataclass
@@ -60,19 +73,19 @@ class FinalizeReport:
     shards: list[dict[str, Any]] = field(default_factory=list)
 
 
-def row_gates(recipe: Recipe) -> list[Gate]:
-    """The per-row gates the recipe enables, in order."""
-    g = recipe.gates
-    gates: list[Gate] = []
-    if g.leakage.enabled:
-        gates.append(LeakageFilter(g.leakage))
-    if g.language.enabled:
-        gates.append(LanguageFilter(g.language))
-    if g.cosine.enabled:
-        gates.append(CosineFilter(g.cosine))
-    if g.consistency.enabled:
-        gates.append(ConsistencyFilter(g.consistency))
-    return gates
+def task_gates(recipe: Recipe, task: Task) -> list[Gate]:
+    """The per-row gates for one task's rows: the task's gate list, in the recipe's order,
+    each only if enabled; consistency only where the positive is a corpus document."""
+    g, wanted = recipe.gates, set(task.row_gates())
+    min_cosine = task.config.min_cosine if task.config.min_cosine is not None else g.cosine.min_score
+    candidates: list[tuple[str, bool, Callable[[], Gate]]] = [
+        ("leakage", g.leakage.enabled, lambda: LeakageFilter(g.leakage)),
+        ("language", g.language.enabled, lambda: LanguageFilter(g.language, task.checks_positive_language)),
+        ("cosine", g.cosine.enabled, lambda: CosineFilter(CosineGateConfig(min_score=min_cosine))),
+        ("margin", g.margin.enabled, lambda: MarginFilter(g.margin)),
+        ("consistency", g.consistency.enabled and task.positive_is_document, lambda: ConsistencyFilter(g.consistency)),
+    ]
+    return [make() for name, enabled, make in candidates if enabled and name in wanted]
 
 
 class Finalizer:
@@ -80,7 +93,8 @@ class Finalizer:
 
     def __init__(self, folder: RunFolder, recipe: Recipe, embedder: Embedder):
         self.folder, self.recipe, self.embedder = folder, recipe, embedder
-        self.gates = row_gates(recipe)
+        self.tasks = {name: task for name, task in build_tasks(recipe).items()}
+        self.gates = {name: task_gates(recipe, task) for name, task in self.tasks.items()}
         self.report = FinalizeReport()
 
     def run(self) -> FinalizeReport:
@@ -98,9 +112,17 @@ class Finalizer:
         for number, rows in enumerate(_read_rows(sources)):
             self.report.rows_in += len(rows)
             rows = self._drop_global(rows, dropped, rejects)
-            rows, query_embeddings = self._per_row_gates(rows, corpus, rejects)
-            seed = stable_int(self.recipe.seed, self.recipe.mining.seed, "mining", number)
-            rows = self._mine(rows, query_embeddings, corpus, rejects, seed)
+            rows = self._unknown_tasks(rows, rejects)
+            kept: list[dict[str, Any]] = []
+            for task_name, task_rows in _by_task(rows):
+                task = self.tasks[task_name]
+                scope = corpus.subset(code=task.takes_code)
+                task_rows, query_embeddings = self._per_row_gates(task, task_rows, scope, rejects)
+                if task.positive_is_document:
+                    seed = stable_int(self.recipe.seed, self.recipe.mining.seed, "mining", number, task_name)
+                    task_rows = self._mine(task_rows, query_embeddings, scope, rejects, seed)
+                kept += task_rows
+            rows = kept
             writer.add(rows_to_table(rows))
             self.report.rows_out += len(rows)
         self.report.shards = writer.close()
@@ -109,13 +131,14 @@ class Finalizer:
         return self.report
 
     def _load_corpus(self) -> Corpus:
-        ids, texts = [], []
+        ids, texts, languages = [], [], []
         for path in self.folder.document_parts():
-            table = pq.read_table(path, columns=["id", "text"])
+            table = pq.read_table(path, columns=["id", "text", "language"])
             ids += table.column("id").to_pylist()
             texts += table.column("text").to_pylist()
+            languages += table.column("language").to_pylist()
         embeddings = self.embedder.embed(texts, kind="document")
-        corpus = Corpus(ids, texts, embeddings, {doc_id: i for i, doc_id in enumerate(ids)})
+        corpus = Corpus(ids, texts, languages, embeddings, {doc_id: i for i, doc_id in enumerate(ids)})
         corpus.duplicates_of = _document_clusters(ids, texts, self.recipe)
         return corpus
 
@@ -152,18 +175,40 @@ class Finalizer:
                 kept.append(row)
         return kept
 
-    def _per_row_gates(self, rows: list[dict], corpus: Corpus,
+    def _unknown_tasks(self, rows: list[dict], rejects: RejectLog) -> list[dict]:
+        """Rows of a task the recipe no longer enables cannot be gated as their task: dropped."""
+        unknown = [row for row in rows if row["task"] not in self.tasks]
+        rejects.write(_reject("gates", "task_not_in_recipe", row, {"task": row["task"]}) for row in unknown)
+        return [row for row in rows if row["task"] in self.tasks]
+
+    def _score(self, task: Task, rows: list[dict], corpus: Corpus, context: GateContext) -> None:
+        """Query vectors, cosine(query, positive) and, for generated negatives, their cosines."""
+        context.query_embeddings = self.embedder.embed([r["query"] for r in rows], kind="query")
+        if task.positive_is_document:
+            positives = corpus.embeddings[np.array([corpus.index[r["source_id"]] for r in rows], dtype=np.int64)]
+        else:
+            positives = self.embedder.embed([r["positive"] for r in rows], kind="document")
+        context.positive_scores = np.einsum("ij,ij->i", context.query_embeddings, positives)
+        for row, score in zip(rows, context.positive_scores):
+            row["positive_score"] = float(score)
+        if task.positive_is_document:
+            return
+        owners = [i for i, row in enumerate(rows) for _ in row["negatives"]]
+        vectors = self.embedder.embed([n for row in rows for n in row["negatives"]], kind="document")
+        scores = np.einsum("ij,ij->i", context.query_embeddings[np.array(owners, dtype=np.int64)], vectors)
+        for row in rows:
+            row["negative_scores"] = []
+        for owner, score in zip(owners, scores):
+            rows[owner]["negative_scores"].append(float(score))
+
+    def _per_row_gates(self, task: Task, rows: list[dict], corpus: Corpus,
                        rejects: RejectLog) -> tuple[list[dict], np.ndarray | None]:
-        """Score each row's positive, run the row gates in order; survivors and their query vectors."""
+        """Score one task's rows, run its gates in order; survivors and their query vectors."""
         if not rows:
             return rows, None
         context = corpus.context()
-        context.query_embeddings = self.embedder.embed([r["query"] for r in rows], kind="query")
-        positives = np.array([corpus.index[r["source_id"]] for r in rows], dtype=np.int64)
-        context.positive_scores = np.einsum("ij,ij->i", context.query_embeddings, corpus.embeddings[positives])
-        for row, score in zip(rows, context.positive_scores):
-            row["positive_score"] = float(score)
-        for gate in self.gates:
+        self._score(task, rows, corpus, context)
+        for gate in self.gates[task.name]:
             if not rows:
                 break
             verdict = gate.check(rows, context)
@@ -220,6 +265,14 @@ def _document_clusters(ids: list[str], texts: list[str], recipe: Recipe) -> dict
 def _reject(step: str, reason: str, row: dict[str, Any], detail: dict[str, Any]) -> Reject:
     return Reject(step, reason, row["source_id"], {"id": row["id"], "query": row["query"],
                                                    "query_language": row["query_language"], **detail})
+
+
+def _by_task(rows: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Rows grouped by task, tasks in order of first appearance, rows in their order."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(row["task"], []).append(row)
+    return list(groups.items())
 
 
 def _read_rows(paths: list[Path]) -> Iterator[list[dict[str, Any]]]:

@@ -10,6 +10,7 @@ and what was dropped, by reason.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import random
 import time
@@ -21,6 +22,7 @@ from typing import Any, Iterator
 import pyarrow.parquet as pq
 
 import synthgen
+from synthgen.brainstorm import Brainstormer
 from synthgen.corpus import Document, Reject, count_records, read_corpus
 from synthgen.engines import Embedder, Generator, load_embedder, load_generator
 from synthgen.generation import StageStats, run_stage
@@ -43,6 +45,7 @@ class RunState:
     documents_kept: int = 0
     work_items: int = 0
     stages: dict[str, StageStats] = field(default_factory=dict)
+    brainstorm: dict[str, Any] = field(default_factory=dict)
 
 
 class Pipeline:
@@ -63,8 +66,7 @@ class Pipeline:
     def run(self, limit_docs: int | None = None, overwrite: bool = False) -> dict[str, Any]:
         started = time.perf_counter()
         self._check_templates()
-        corpus_path = Path(self.recipe.corpus.path).expanduser()
-        total = count_records(self.recipe.corpus, corpus_path)
+        total = sum(count_records(c, c.resolved_path()) for c in self.recipe.corpus)
         total = min(total, limit_docs) if limit_docs is not None else total
         personas = load_personas(self.recipe.personas.libraries)
         self.folder.create(overwrite)
@@ -72,10 +74,18 @@ class Pipeline:
         index = PersonaIndex(personas, embedder)
         generator = self._generator or load_generator(self.recipe.generator)
         rejects = RejectLog(self.folder.rejects)
-        documents = self._documents(corpus_path, rejects, limit_docs)
+        self._prepare_tasks(Brainstormer(generator, self.prompts, self.recipe.generator, personas, self.recipe.seed),
+                            rejects)
+        documents = self._documents(rejects, limit_docs)
         with RunProgress(total, enabled=self.show_progress) as progress:
+            shard = -1
             for shard, batch in enumerate(_batched(documents, self.recipe.run.shard_size)):
-                self._run_shard(shard, batch, index, generator, embedder, rejects, progress)
+                items = self._plan(batch, index, rejects)
+                self._run_shard(shard, batch, items, generator, rejects, progress)
+            standalone = [i for t in self.tasks.values() if hasattr(t, "standalone_items") for i in t.standalone_items()]
+            if standalone:
+                self.state.work_items += len(standalone)
+                self._run_shard(shard + 1, [], standalone, generator, rejects, progress)
         generation_seconds = time.perf_counter() - started
         report = Finalizer(self.folder, self.recipe, embedder).run()
         return self._write_manifest(report, rejects, generation_seconds, time.perf_counter() - started)
@@ -86,27 +96,43 @@ class Pipeline:
             for stage in task.stages:
                 _ = self.prompts.get(stage.template).output_schema
 
-    def _documents(self, path: Path, rejects: RejectLog, limit: int | None) -> Iterator[Document]:
-        for item in read_corpus(self.recipe.corpus, path):
-            if limit is not None and self.state.documents_kept >= limit:
-                return
-            self.state.documents_read += 1
-            if isinstance(item, Reject):
-                rejects.write([item])
+    def _prepare_tasks(self, brainstormer: Brainstormer, rejects: RejectLog) -> None:
+        """Run the brainstorm step of tasks that have one (label sets, task definitions)."""
+        for name, task in self.tasks.items():
+            report = task.prepare(brainstormer) if hasattr(task, "prepare") else None
+            if report is None:
                 continue
-            self.state.documents_kept += 1
-            yield item
+            rejects.write(report.rejects)
+            self.state.stages[f"{name}/brainstorm"] = report.stats
+            self.state.brainstorm[name] = {"ideas": [_plain(idea) for idea in report.ideas],
+                                           "duplicates_removed": report.duplicates}
 
-    def _run_shard(self, shard: int, documents: list[Document], index: PersonaIndex, generator: Generator,
-                   embedder: Embedder, rejects: RejectLog, progress: RunProgress) -> None:
-        items = self._plan(documents, index)
+    def _documents(self, rejects: RejectLog, limit: int | None) -> Iterator[Document]:
+        seen: set[str] = set()
+        for config in self.recipe.corpus:
+            for item in read_corpus(config, config.resolved_path()):
+                if limit is not None and self.state.documents_kept >= limit:
+                    return
+                self.state.documents_read += 1
+                if isinstance(item, Document) and item.id in seen:
+                    item = Reject("corpus", "duplicate_id", item.id)
+                if isinstance(item, Reject):
+                    rejects.write([item])
+                    continue
+                seen.add(item.id)
+                self.state.documents_kept += 1
+                yield item
+
+    def _run_shard(self, shard: int, documents: list[Document], items: list[WorkItem], generator: Generator,
+                   rejects: RejectLog, progress: RunProgress) -> None:
         rows: list[dict[str, Any]] = []
         requests = tokens = 0
         for task_name, task in self.tasks.items():
             live = [item for item in items if item.task == task_name]
+            sampling = dataclasses.replace(self.recipe.generator,
+                                           max_tokens=task.config.max_tokens or self.recipe.generator.max_tokens)
             for stage in task.stages:
-                live, dropped, stats = run_stage(stage, task_name, live, generator, self.prompts,
-                                                 self.recipe.generator)
+                live, dropped, stats = run_stage(stage, task_name, live, generator, self.prompts, sampling)
                 rejects.write(dropped)
                 self.state.stages.setdefault(f"{task_name}/{stage.name}", StageStats()).__iadd__(stats)
                 requests, tokens = requests + stats.requests, tokens + stats.completion_tokens
@@ -115,13 +141,18 @@ class Pipeline:
         write_parquet(self.folder.part_path(shard), rows_to_table(rows))
         progress.advance(len(documents), requests, tokens)
 
-    def _plan(self, documents: list[Document], index: PersonaIndex) -> list[WorkItem]:
-        """Work items for a shard: task, seed, persona candidates and sampled requirements."""
+    def _plan(self, documents: list[Document], index: PersonaIndex, rejects: RejectLog) -> list[WorkItem]:
+        """Work items for a shard: task, seed, persona candidates and sampled requirements.
+        Each item samples its task, by weight, among the tasks that take its document."""
         candidates = index.search([d.text for d in documents], self.recipe.personas.candidates)
-        names = list(self.tasks)
-        weights = [self.recipe.tasks.enabled()[n].weight for n in names]
+        enabled = self.recipe.tasks.enabled()
         items = []
         for document, found in zip(documents, candidates):
+            names = [name for name, task in self.tasks.items() if task.accepts(document)]
+            if not names:
+                rejects.write([Reject("plan", "no_task_for_document", document.id, {"language": document.language})])
+                continue
+            weights = [enabled[name].weight for name in names]
             for variant in range(self.recipe.queries_per_document):
                 seed = stable_int(self.recipe.name, self.recipe.seed, document.id, variant)
                 task = random.Random(seed).choices(names, weights=weights)[0]
@@ -144,6 +175,7 @@ class Pipeline:
             "counts": {"documents_read": self.state.documents_read, "documents_kept": self.state.documents_kept,
                        "work_items": self.state.work_items, "generated_rows": report.rows_in},
             "generation_removals": dict(sorted(rejects.counts.items())),
+            "brainstorm": self.state.brainstorm,
             "stages": {name: vars(stats) for name, stats in self.state.stages.items()},
             "timings": {"generation_seconds": round(sum(s.seconds for s in self.state.stages.values()), 3),
                         "until_generated_seconds": round(generation_seconds, 3)},
@@ -181,3 +213,8 @@ def _batched(iterable: Iterator[Document], size: int) -> Iterator[list[Document]
     iterator = iter(iterable)
     while batch := list(itertools.islice(iterator, size)):
         yield batch
+
+
+def _plain(idea: Any) -> Any:
+    """A brainstormed idea as JSON-ready data (label sets are dataclasses)."""
+    return dataclasses.asdict(idea) if dataclasses.is_dataclass(idea) else idea

@@ -9,6 +9,7 @@ be in (0, 1], got 1.5`). `--set key=value` overrides any key before validation.
 from __future__ import annotations
 
 import dataclasses
+import sysconfig
 import tomllib
 import types
 import typing
@@ -23,6 +24,7 @@ BUILTIN_GENERATOR = "builtin:smollm2-135m-instruct"
 BUILTIN_EMBEDDER = "builtin:all-minilm-l6-v2"
 BUILTIN_PERSONAS = "builtin:core"  # personas/core.jsonl of this project
 CODE_LANGUAGES = ("python", "javascript", "typescript", "go", "rust", "java", "c", "cpp")
+STDLIB_PREFIX = "builtin:python-stdlib/"
 SAME_LANGUAGE = "same"  # a query-language weight key meaning "the document's language"
 
 
@@ -45,6 +47,13 @@ class CorpusConfig:
     min_chars: int = 1
     max_chars: int = 20_000
     code_languages: list[str] = field(default_factory=lambda: ["python"])
+
+    def resolved_path(self) -> Path:
+        """The corpus path; `builtin:python-stdlib/SUB` is SUB in this Python's standard
+        library (real code with docstrings, for code retrieval demos and tests)."""
+        if self.path.startswith(STDLIB_PREFIX):
+            return Path(sysconfig.get_paths()["stdlib"]) / self.path.removeprefix(STDLIB_PREFIX)
+        return Path(self.path).expanduser()
 
     def __post_init__(self) -> None:
         _one_of("corpus.format", self.format, ("auto", "jsonl", "parquet", "text_dir", "hf_dataset", "code"))
@@ -114,60 +123,260 @@ class PersonaConfig:
         _check("personas.candidates", 1 <= self.candidates <= 20, "must be in [1, 20]", self.candidates)
 
 
+ROW_GATES = ("leakage", "language", "cosine", "consistency", "margin")
+
+
 @dataclass(frozen=True)
-class RetrievalTaskConfig:
+class TaskConfig:
+    """What every task type has.
+
+    `weight`: a document's work items sample their task among the tasks that can use the
+    document (code tasks take code units, the others take text), in proportion to weight.
+    `instruction`: what an instruction-aware embedder trains with (`Instruct: ...\nQuery: `).
+    `gates`: the per-row gates applied to this task's rows (names from leakage, language,
+    cosine, consistency, margin); empty uses the task's defaults. `min_cosine` overrides
+    `gates.cosine.min_score` for this task; `max_tokens` overrides `generator.max_tokens`.
+    """
+
+    weight: float = 1.0
+    instruction: str = ""
+    gates: list[str] = field(default_factory=list)
+    min_cosine: float | None = None
+    max_tokens: int | None = None
+
+    def _check_common(self, name: str) -> None:
+        _check(f"tasks.{name}.weight", self.weight >= 0, "must be >= 0", self.weight)
+        for gate in self.gates:
+            _one_of(f"tasks.{name}.gates", gate, ROW_GATES)
+        if self.min_cosine is not None:
+            _check(f"tasks.{name}.min_cosine", -1 <= self.min_cosine <= 1, "must be in [-1, 1]", self.min_cosine)
+        if self.max_tokens is not None:
+            _check(f"tasks.{name}.max_tokens", self.max_tokens >= 8, "must be >= 8", self.max_tokens)
+
+
+def _check_range(key: str, lo_hi: list[int], unit: str) -> None:
+    _check(key, len(lo_hi) == 2 and 1 <= lo_hi[0] <= lo_hi[1], f"must be [min, max] {unit} with 1 <= min <= max",
+           lo_hi)
+
+
+@dataclass(frozen=True)
+class RetrievalTaskConfig(TaskConfig):
     """The retrieval task of the report: persona -> configuration -> query.
 
     `query_length` is the [min, max] number of words asked of each query, sampled uniformly.
     `type_and_difficulty`: "model" lets stage 1 choose Question_Type and Difficulty, as in
     the report; "sample" draws them uniformly per item (E5-style placeholders) and stage 1
     only chooses the Character. Small generators collapse onto one choice under "model".
-    `instruction` is what an instruction-aware embedder trains with for this task.
     """
 
-    weight: float = 1.0
+    instruction: str = "Given a web search query, retrieve relevant passages that answer the query"
     query_length: list[int] = field(default_factory=lambda: [4, 20])
     type_and_difficulty: str = "model"
-    instruction: str = "Given a web search query, retrieve relevant passages that answer the query"
 
     def __post_init__(self) -> None:
-        _check("tasks.retrieval.weight", self.weight >= 0, "must be >= 0", self.weight)
+        self._check_common("retrieval")
         _one_of("tasks.retrieval.type_and_difficulty", self.type_and_difficulty, ("model", "sample"))
-        lo_hi = self.query_length
-        _check("tasks.retrieval.query_length", len(lo_hi) == 2 and 1 <= lo_hi[0] <= lo_hi[1],
-               "must be [min, max] words with 1 <= min <= max", lo_hi)
+        _check_range("tasks.retrieval.query_length", self.query_length, "words")
+
+
+@dataclass(frozen=True)
+class BitextTaskConfig(TaskConfig):
+    """Bitext mining: a source text -> its translation (positive) and a fluent translation
+    with keyword or number errors (hard negative), as in E5-mistral (arXiv 2401.00368).
+
+    `pairs` weighs language pairs "src-tgt" (ISO 639-1); a document is a source for the
+    pairs whose src is its language. `unit = "sentence"` translates a span of whole
+    sentences of at most `max_source_chars` from the document; "passage" its start.
+    """
+
+    instruction: str = "Retrieve parallel sentences"
+    pairs: dict[str, float] = field(default_factory=lambda: {"en-de": 1.0, "de-en": 1.0})
+    unit: str = "sentence"
+    max_source_chars: int = 240
+
+    def __post_init__(self) -> None:
+        self._check_common("bitext")
+        _one_of("tasks.bitext.unit", self.unit, ("sentence", "passage"))
+        _check("tasks.bitext.max_source_chars", self.max_source_chars >= 20, "must be >= 20", self.max_source_chars)
+        _check("tasks.bitext.pairs", bool(self.pairs), "must list at least one language pair", self.pairs)
+        for pair, weight in self.pairs.items():
+            src, _, tgt = pair.partition("-")
+            _check(f"tasks.bitext.pairs.{pair}", _is_language(src) and _is_language(tgt) and src != tgt,
+                   "must be 'src-tgt' with two different ISO 639-1 codes", pair)
+            _check(f"tasks.bitext.pairs.{pair}", weight >= 0, "weight must be >= 0", weight)
+
+
+@dataclass(frozen=True)
+class StsTaskConfig(TaskConfig):
+    """Semantic textual similarity (E5-mistral): S1; S2 with a high similarity score to S1;
+    S3 with a low one. Scores are sampled per item from `high_scores` and `low_scores`
+    (E5: {4, 4.5, 5} and {2.5, 3, 3.5} on a 1-5 scale) and stored with the row."""
+
+    instruction: str = "Retrieve semantically similar text"
+    high_scores: list[float] = field(default_factory=lambda: [4.0, 4.5, 5.0])
+    low_scores: list[float] = field(default_factory=lambda: [2.5, 3.0, 3.5])
+
+    def __post_init__(self) -> None:
+        self._check_common("sts")
+        for key, scores in (("high_scores", self.high_scores), ("low_scores", self.low_scores)):
+            _check(f"tasks.sts.{key}", bool(scores) and all(1 <= s <= 5 for s in scores),
+                   "must list scores in [1, 5]", scores)
+        _check("tasks.sts.low_scores", max(self.low_scores) < min(self.high_scores),
+               "must all be below tasks.sts.high_scores", self.low_scores)
+
+
+@dataclass(frozen=True)
+class LabelSet:
+    """A classification task: its instruction and its labels (at least two)."""
+
+    instruction: str
+    labels: list[str]
+
+    def __post_init__(self) -> None:
+        _check("tasks.classification.label_sets.labels", len(set(self.labels)) >= 2,
+               "must list at least two different labels", self.labels)
+
+
+@dataclass(frozen=True)
+class ClassificationTaskConfig(TaskConfig):
+    """Classification (E5-mistral): input text, its label, a misleading label.
+
+    Label sets come from `label_sets`; when it is empty, `brainstorm` requests ask the
+    model for label sets first, and they are deduplicated (exact and near). The label of
+    each item is sampled uniformly from its set, so classes stay balanced.
+    """
+
+    label_sets: list[LabelSet] = field(default_factory=list)
+    brainstorm: int = 8
+    text_length: list[int] = field(default_factory=lambda: [10, 40])
+
+    def __post_init__(self) -> None:
+        self._check_common("classification")
+        _check("tasks.classification.brainstorm", self.brainstorm >= 1 or bool(self.label_sets),
+               "must be >= 1 when label_sets is empty", self.brainstorm)
+        _check_range("tasks.classification.text_length", self.text_length, "words")
+
+
+@dataclass(frozen=True)
+class MatchingTaskConfig(TaskConfig):
+    """Matching (E5-mistral): short-short (a title -> a related title, a question -> its
+    duplicate) and long-long (a text -> a text on the same matter), `kinds` weighed.
+    Both sides are written by the model, inspired by a corpus passage."""
+
+    instruction: str = "Retrieve semantically matching text"
+    kinds: dict[str, float] = field(default_factory=lambda: {"short_short": 1.0, "long_long": 1.0})
+
+    def __post_init__(self) -> None:
+        self._check_common("matching")
+        for kind, weight in self.kinds.items():
+            _one_of("tasks.matching.kinds", kind, ("short_short", "long_long"))
+            _check(f"tasks.matching.kinds.{kind}", weight >= 0, "weight must be >= 0", weight)
+        _check("tasks.matching.kinds", sum(self.kinds.values()) > 0, "weights must not all be 0", self.kinds)
+
+
+@dataclass(frozen=True)
+class CodeRetrievalTaskConfig(TaskConfig):
+    """Code retrieval: documents are code units (corpus.format = "code"); queries are
+    natural-language intents (what_it_does, how_to, error_to_fix, api_usage) or code
+    (code_to_code), `intents` weighed. Natural-language queries follow `languages`;
+    "same" means English for code."""
+
+    instruction: str = "Given a question about code, retrieve the code that answers it"
+    intents: dict[str, float] = field(default_factory=lambda: {
+        "what_it_does": 1.0, "how_to": 1.0, "error_to_fix": 1.0, "api_usage": 1.0, "code_to_code": 1.0})
+    query_length: list[int] = field(default_factory=lambda: [4, 20])
+
+    def __post_init__(self) -> None:
+        self._check_common("code_retrieval")
+        for intent, weight in self.intents.items():
+            _one_of("tasks.code_retrieval.intents", intent, CODE_INTENTS)
+            _check(f"tasks.code_retrieval.intents.{intent}", weight >= 0, "weight must be >= 0", weight)
+        _check("tasks.code_retrieval.intents", sum(self.intents.values()) > 0, "weights must not all be 0",
+               self.intents)
+        _check_range("tasks.code_retrieval.query_length", self.query_length, "words")
+
+
+@dataclass(frozen=True)
+class CorpusFreeTaskConfig(TaskConfig):
+    """Corpus-free retrieval (E5-mistral): `brainstorm` requests each ask for retrieval task
+    definitions; they are deduplicated (exact and near) and each gets `examples_per_task`
+    (user_query, positive_document, hard_negative_document) examples with sampled
+    placeholders (query_type, query_length, clarity, num_words, difficulty, language).
+    The task definition is the row's instruction. `weight` does not apply (no documents)."""
+
+    brainstorm: int = 8
+    examples_per_task: int = 4
+    num_words: list[int] = field(default_factory=lambda: [50, 100, 200])
+
+    def __post_init__(self) -> None:
+        self._check_common("corpus_free")
+        _check("tasks.corpus_free.num_words", bool(self.num_words) and all(n >= 5 for n in self.num_words),
+               "must list document lengths >= 5 words", self.num_words)
+        _check("tasks.corpus_free.brainstorm", self.brainstorm >= 1, "must be >= 1", self.brainstorm)
+        _check("tasks.corpus_free.examples_per_task", self.examples_per_task >= 1, "must be >= 1",
+               self.examples_per_task)
+
+
+CODE_INTENTS = ("what_it_does", "how_to", "error_to_fix", "api_usage", "code_to_code")
 
 
 @dataclass(frozen=True)
 class TasksConfig:
-    """The task mix: each task has a weight; a document's variants sample tasks by weight."""
+    """The task mix. A task is on when its table is present (and its weight > 0)."""
 
     retrieval: RetrievalTaskConfig | None = None
+    bitext: BitextTaskConfig | None = None
+    sts: StsTaskConfig | None = None
+    classification: ClassificationTaskConfig | None = None
+    matching: MatchingTaskConfig | None = None
+    code_retrieval: CodeRetrievalTaskConfig | None = None
+    corpus_free: CorpusFreeTaskConfig | None = None
 
     def __post_init__(self) -> None:
-        weights = [t.weight for t in self.enabled().values()]
-        _check("tasks", sum(weights) > 0, "needs at least one task with weight > 0", list(self.enabled()))
+        enabled = self.enabled()
+        _check("tasks", bool(enabled), "needs at least one task with weight > 0", list(enabled))
 
     def enabled(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if getattr(self, f.name)}
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if getattr(self, f.name) is not None and getattr(self, f.name).weight > 0}
+
+
+def _is_language(code: str) -> bool:
+    return len(code) == 2 and code.isalpha() and code.islower()
 
 
 @dataclass(frozen=True)
 class LanguagesConfig:
     """Query languages with sampling weights (ISO 639-1 codes, or "same" for the document's).
 
-    A query language that differs from the document's makes a cross-lingual pair.
+    `query` applies to every document; `matrix` overrides it per document language
+    (`matrix.de = {en = 1, de = 1}`: German documents get English and German queries
+    equally). A query language that differs from the document's makes a cross-lingual
+    pair; both languages are recorded in each row.
     """
 
     query: dict[str, float] = field(default_factory=lambda: {SAME_LANGUAGE: 1.0})
+    matrix: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        _check("languages.query", len(self.query) > 0, "must give at least one language", self.query)
-        for code, weight in self.query.items():
-            _check(f"languages.query.{code}", code == SAME_LANGUAGE or (len(code) == 2 and code.isalpha()
-                   and code.islower()), "must be an ISO 639-1 code or 'same'", code)
-            _check(f"languages.query.{code}", weight >= 0, "weight must be >= 0", weight)
-        _check("languages.query", sum(self.query.values()) > 0, "weights must not all be 0", self.query)
+        _check_weights("languages.query", self.query)
+        for document_language, weights in self.matrix.items():
+            _check(f"languages.matrix.{document_language}", _is_language(document_language),
+                   "must be keyed by ISO 639-1 document languages", document_language)
+            _check_weights(f"languages.matrix.{document_language}", weights)
+
+    def weights_for(self, document_language: str) -> dict[str, float]:
+        """The query-language weights for a document in `document_language`."""
+        return self.matrix.get(document_language, self.query)
+
+
+def _check_weights(key: str, weights: dict[str, float]) -> None:
+    _check(key, len(weights) > 0, "must give at least one language", weights)
+    for code, weight in weights.items():
+        _check(f"{key}.{code}", code == SAME_LANGUAGE or _is_language(code), "must be an ISO 639-1 code or 'same'",
+               code)
+        _check(f"{key}.{code}", weight >= 0, "weight must be >= 0", weight)
+    _check(key, sum(weights.values()) > 0, "weights must not all be 0", weights)
 
 
 @dataclass(frozen=True)
@@ -246,8 +455,22 @@ class ConsistencyGateConfig:
 
 
 @dataclass(frozen=True)
+class MarginGateConfig:
+    """For rows with generated negatives: keep a row when cosine(query, positive) exceeds
+    cosine(query, best negative) by at least `min_margin`."""
+
+    enabled: bool = True
+    min_margin: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check("gates.margin.min_margin", -2 <= self.min_margin <= 2, "must be in [-2, 2]", self.min_margin)
+
+
+@dataclass(frozen=True)
 class GatesConfig:
-    """The quality gates between generation and the final shards, applied in this order."""
+    """The quality gates between generation and the final shards, applied in this order.
+    Each task applies the per-row gates that fit it (`tasks.<name>.gates`, else its defaults),
+    when they are enabled here."""
 
     exact_dedup: bool = True
     near_dup: NearDupGateConfig = field(default_factory=NearDupGateConfig)
@@ -255,6 +478,7 @@ class GatesConfig:
     language: LanguageGateConfig = field(default_factory=LanguageGateConfig)
     cosine: CosineGateConfig = field(default_factory=CosineGateConfig)
     consistency: ConsistencyGateConfig = field(default_factory=ConsistencyGateConfig)
+    margin: MarginGateConfig = field(default_factory=MarginGateConfig)
 
 
 @dataclass(frozen=True)
@@ -293,7 +517,7 @@ class Recipe:
     """
 
     name: str
-    corpus: CorpusConfig
+    corpus: list[CorpusConfig] = field(default_factory=list)
     seed: int = 0
     output: str = "outputs/run"
     queries_per_document: int = 1
@@ -309,6 +533,9 @@ class Recipe:
     def __post_init__(self) -> None:
         _check("name", bool(self.name.strip()), "must not be empty", self.name)
         _check("queries_per_document", self.queries_per_document >= 1, "must be >= 1", self.queries_per_document)
+        needs_corpus = set(self.tasks.enabled()) - {"corpus_free"}
+        _check("corpus", bool(self.corpus) or not needs_corpus,
+               f"is required by the tasks {', '.join(sorted(needs_corpus))} ([corpus] or [[corpus]] tables)", "none")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -330,6 +557,8 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
 
 def build_recipe(data: dict[str, Any]) -> Recipe:
     """Validate a plain dict (parsed TOML) into a `Recipe`."""
+    if isinstance(data.get("corpus"), dict):  # [corpus] is one corpus, [[corpus]] several
+        data = {**data, "corpus": [data["corpus"]]}
     if "tasks" in data and not isinstance(data["tasks"], dict):
         raise RecipeError("tasks", "must be a table of task names", data["tasks"])
     return _build(Recipe, data, "")
@@ -391,7 +620,7 @@ def _convert(hint: Any, value: Any, key: str) -> Any:
     if origin is list:
         if not isinstance(value, list):
             raise RecipeError(key, "must be a list", value)
-        return [_convert(args[0], v, f"{key}[{i}]") for i, v in enumerate(value)]
+        return [_convert(args[0], v, key if len(value) == 1 else f"{key}[{i}]") for i, v in enumerate(value)]
     if origin is dict:
         if not isinstance(value, dict):
             raise RecipeError(key, "must be a table", value)

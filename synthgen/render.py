@@ -25,7 +25,7 @@ def find_document(recipe: Recipe, index: int) -> Document:
     if index < 0:
         raise UserError(f"--doc must be >= 0, got {index}")
     kept = 0
-    for item in read_corpus(recipe.corpus, Path(recipe.corpus.path).expanduser()):
+    for item in (d for c in recipe.corpus for d in read_corpus(c, c.resolved_path())):
         if isinstance(item, Document):
             if kept == index:
                 return item

@@ -3,13 +3,15 @@
 | column | note |
 | --- | --- |
 | id | stable hash of recipe name, task, source id, variant, seed |
-| task | retrieval, ... |
+| task | retrieval, bitext, sts, classification, matching, code_retrieval, corpus_free |
 | instruction | what an instruction-aware embedder trains with (`Instruct: {instruction}\\nQuery: `) |
 | query, positive | the anchor and its positive |
 | negatives, negative_scores | hard negatives, best first, and their scores |
 | positive_score | cosine(query, positive) under the recipe's embedder |
 | query_language, document_language | ISO 639-1 |
 | persona, query_type, difficulty | empty where a task has none |
+| label, misleading_label | classification: the true label (= positive) and the misleading one |
+| similarity_positive, similarity_negative | sts: the sampled 1-5 scores asked for (query, positive) and (query, negative) |
 | source_id | corpus document id |
 | generator, embedder | model ids |
 """
@@ -34,6 +36,10 @@ ROW_SCHEMA = pa.schema([
     pa.field("persona", pa.string()),
     pa.field("query_type", pa.string()),
     pa.field("difficulty", pa.string()),
+    pa.field("label", pa.string()),
+    pa.field("misleading_label", pa.string()),
+    pa.field("similarity_positive", pa.float32()),
+    pa.field("similarity_negative", pa.float32()),
     pa.field("source_id", pa.string()),
     pa.field("generator", pa.string()),
     pa.field("embedder", pa.string()),
@@ -56,6 +62,12 @@ def stable_int(*parts: object) -> int:
 
 def row_id(recipe_name: str, task: str, source_id: str, variant: int, seed: int) -> str:
     return stable_hash(recipe_name, task, source_id, variant, seed)
+
+
+def instructed_query(instruction: str, query: str) -> str:
+    """The query as instruction-aware embedders (Qwen3 Embedding, E5-mistral) train and
+    search with: `Instruct: {instruction}\nQuery: {query}`; the bare query without one."""
+    return f"Instruct: {instruction}\nQuery: {query}" if instruction else query
 
 
 def rows_to_table(rows: list[dict]) -> pa.Table:

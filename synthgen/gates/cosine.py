@@ -3,6 +3,11 @@
 - `CosineFilter`: keep a pair when cosine(query, positive) >= `min_score` under the
   recipe's embedder (the report kept pairs above 0.7: about 12M of 150M synthetic pairs).
   Instruction-aware embedders embed the query with the recipe's `query_prompt`.
+- `MarginFilter`: for rows whose negatives were generated with them (sts, classification,
+  bitext, corpus-free), keep a row when its positive scores at least `min_margin` above
+  its best negative: a "hard negative" the embedder prefers to the positive is more
+  likely a second positive than a negative (the false-negative problem of NV-Retriever,
+  arXiv 2407.15831, seen from the generator's side).
 - `ConsistencyFilter`: keep a pair only when its positive ranks within the top `top_k`
   documents of the whole corpus for its query (Promptagator, arXiv 2209.11755; KaLM-
   Embedding). Stronger than a fixed threshold: it asks whether retrieval would succeed.
@@ -15,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from synthgen.gates.base import GateContext, Verdict
-from synthgen.recipe import ConsistencyGateConfig, CosineGateConfig
+from synthgen.recipe import ConsistencyGateConfig, CosineGateConfig, MarginGateConfig
 
 
 class CosineFilter:
@@ -29,6 +34,19 @@ class CosineFilter:
         scores = np.asarray(context.positive_scores, dtype=np.float32)
         reasons = ["" if s >= np.float32(self.min_score) else "low_cosine" for s in scores]
         return Verdict(reasons, {"positive_score": [round(float(s), 4) for s in scores]})
+
+
+class MarginFilter:
+    name = "margin"
+
+    def __init__(self, config: MarginGateConfig):
+        self.min_margin = config.min_margin
+
+    def check(self, rows: list[dict[str, Any]], context: GateContext) -> Verdict:
+        margins = [float(score) - max(row["negative_scores"]) if row["negative_scores"] else float("inf")
+                   for row, score in zip(rows, context.positive_scores)]
+        reasons = ["" if m >= self.min_margin else "negative_above_positive" for m in margins]
+        return Verdict(reasons, {"margin": [round(m, 4) if m != float("inf") else None for m in margins]})
 
 
 class ConsistencyFilter:

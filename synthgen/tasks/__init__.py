@@ -1,17 +1,26 @@
-"""Task types. Each is a folder of prompts plus a small class: its stages and its rows."""
+"""Task types. Each is a folder of prompts (`prompts/<task>/`) plus a small class here:
+its stages, which documents it takes, which gates apply, and how an item becomes a row."""
 
 from __future__ import annotations
 
 from synthgen.recipe import Recipe
-from synthgen.tasks.base import Stage, Task, WorkItem
+from synthgen.tasks.base import BaseTask, Stage, Task, WorkItem
+from synthgen.tasks.bitext import BitextTask
+from synthgen.tasks.classification import ClassificationTask
+from synthgen.tasks.code_retrieval import CodeRetrievalTask
+from synthgen.tasks.corpus_free import CorpusFreeTask
+from synthgen.tasks.matching import MatchingTask
 from synthgen.tasks.retrieval import RetrievalTask
+from synthgen.tasks.sts import StsTask
 
-TASK_TYPES = {"retrieval": RetrievalTask}
+TASK_TYPES: dict[str, type[BaseTask]] = {task.name: task for task in (
+    RetrievalTask, BitextTask, StsTask, ClassificationTask, MatchingTask, CodeRetrievalTask, CorpusFreeTask)}
 
 
 def build_tasks(recipe: Recipe) -> dict[str, Task]:
-    """The recipe's enabled tasks (weight > 0), by name."""
-    return {name: TASK_TYPES[name](recipe) for name, cfg in recipe.tasks.enabled().items() if cfg.weight > 0}
+    """The recipe's enabled tasks (weight > 0), by name, in the order of TASK_TYPES."""
+    enabled = recipe.tasks.enabled()
+    return {name: cls(recipe) for name, cls in TASK_TYPES.items() if name in enabled}
 
 
 __all__ = ["Stage", "Task", "WorkItem", "TASK_TYPES", "build_tasks"]

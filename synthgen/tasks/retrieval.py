@@ -25,20 +25,19 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from synthgen.language import language_name
-from synthgen.models import public_model_id
-from synthgen.recipe import SAME_LANGUAGE, Recipe
-from synthgen.rows import DIFFICULTIES, QUESTION_TYPES, row_id
-from synthgen.tasks.base import Stage, WorkItem
+from synthgen.recipe import Recipe, RetrievalTaskConfig
+from synthgen.rows import DIFFICULTIES, QUESTION_TYPES
+from synthgen.tasks.base import BaseTask, Stage, WorkItem
 
 
-class RetrievalTask:
+class RetrievalTask(BaseTask):
     name = "retrieval"
+    default_gates = ("leakage", "language", "cosine", "consistency")
+    positive_is_document = True
 
     def __init__(self, recipe: Recipe):
-        assert recipe.tasks.retrieval is not None
-        self.recipe = recipe
-        self.config = recipe.tasks.retrieval
-        self.languages = sorted(recipe.languages.query.items())
+        super().__init__(recipe)
+        self.config: RetrievalTaskConfig = recipe.tasks.retrieval
         self.stages = [
             Stage("configure", "retrieval/configure", self._configure_variables, self._apply_configure,
                   self._configure_schema),
@@ -47,14 +46,11 @@ class RetrievalTask:
 
     def plan(self, item: WorkItem) -> None:
         rng = random.Random(item.seed)
-        codes, weights = zip(*self.languages)
-        language = rng.choices(codes, weights=weights)[0]
-        item.fields["query_language"] = item.document.language if language == SAME_LANGUAGE else language
+        item.fields["query_language"] = self.query_language(rng, item.document)
         item.fields["length"] = rng.randint(*self.config.query_length)
         if self.config.type_and_difficulty == "sample":
             item.fields["query_type"] = rng.choice(QUESTION_TYPES)
             item.fields["difficulty"] = rng.choice(DIFFICULTIES)
-
     # Stage 1: configure --------------------------------------------------------------
     def _configure_variables(self, item: WorkItem) -> dict[str, Any]:
         return {
@@ -101,22 +97,6 @@ class RetrievalTask:
         return ""
 
     def to_row(self, item: WorkItem) -> dict[str, Any]:
-        recipe = self.recipe
-        return {
-            "id": row_id(recipe.name, self.name, item.document.id, item.variant, recipe.seed),
-            "task": self.name,
-            "instruction": self.config.instruction,
-            "query": item.fields["query"],
-            "positive": item.document.text,
-            "negatives": [],
-            "positive_score": None,
-            "negative_scores": [],
-            "query_language": item.fields["query_language"],
-            "document_language": item.document.language,
-            "persona": item.fields["persona"],
-            "query_type": item.fields["query_type"],
-            "difficulty": item.fields["difficulty"],
-            "source_id": item.document.id,
-            "generator": public_model_id(recipe.generator.model),
-            "embedder": public_model_id(recipe.embedder.model),
-        }
+        fields = item.fields
+        return self.row(item, query=fields["query"], query_language=fields["query_language"],
+                        persona=fields["persona"], query_type=fields["query_type"], difficulty=fields["difficulty"])

@@ -47,8 +47,8 @@ def test_demo_recipe_loads_with_its_values():
     assert isinstance(recipe, Recipe)
     assert recipe.name == "demo"
     assert recipe.seed == 20250605
-    assert recipe.corpus.path == "corpora/sample-multilingual.jsonl"
-    assert recipe.corpus.text_column == "text"
+    assert recipe.corpus[0].path == "corpora/sample-multilingual.jsonl"
+    assert recipe.corpus[0].text_column == "text"
     assert recipe.generator.model == BUILTIN_GENERATOR
     assert recipe.generator.max_tokens == tomllib.loads(DEMO.read_text())["generator"]["max_tokens"]
     assert recipe.generator.engine_kwargs == {"max_model_len": 4096}
@@ -64,12 +64,12 @@ def test_minimal_recipe_gets_defaults(tmp_path):
     path = tmp_path / "mini.toml"
     path.write_text(MINIMAL)
     recipe = load_recipe(path)
-    assert recipe.corpus.format == "auto"
+    assert recipe.corpus[0].format == "auto"
     assert recipe.generator.temperature == 0.7
     assert recipe.generator.structured_outputs is True
     assert recipe.languages.query == {SAME_LANGUAGE: 1.0}
     assert list(recipe.tasks.enabled()) == ["retrieval"]
-    assert recipe.to_dict()["corpus"]["path"] == "corpus.jsonl"
+    assert recipe.to_dict()["corpus"][0]["path"] == "corpus.jsonl"
 
 
 def test_recipe_is_frozen():
@@ -291,7 +291,7 @@ def test_empty_name():
 
 def test_build_recipe_from_a_dict():
     recipe = build_recipe({"name": "d", "corpus": {"path": "x.jsonl"}, "seed": 7})
-    assert recipe.seed == 7 and recipe.corpus.path == "x.jsonl"
+    assert recipe.seed == 7 and recipe.corpus[0].path == "x.jsonl"
     with pytest.raises(RecipeError) as info:
         build_recipe({"name": "d", "corpus": {"path": "x.jsonl"}, "seed": "7"})
     _assert_one_line(info.value, "seed", "must be int", "'7'")

@@ -14,7 +14,9 @@ CONTRACT = [
     ("positive", pa.string()), ("negatives", pa.list_(pa.string())), ("positive_score", pa.float32()),
     ("negative_scores", pa.list_(pa.float32())), ("query_language", pa.string()),
     ("document_language", pa.string()), ("persona", pa.string()), ("query_type", pa.string()),
-    ("difficulty", pa.string()), ("source_id", pa.string()), ("generator", pa.string()),
+    ("difficulty", pa.string()), ("label", pa.string()), ("misleading_label", pa.string()),
+    ("similarity_positive", pa.float32()), ("similarity_negative", pa.float32()),
+    ("source_id", pa.string()), ("generator", pa.string()),
     ("embedder", pa.string()),
 ]
 

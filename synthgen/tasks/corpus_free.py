@@ -1,0 +1,91 @@
+"""Corpus-free retrieval: brainstorm task definitions, then examples per task (E5-mistral).
+
+E5-mistral (arXiv 2401.00368) needs no corpus: the LLM brainstorms retrieval tasks
+("Retrieve company's financial reports for a given stock ticker symbol"), and for each
+task writes {user_query, positive_document, hard_negative_document} under sampled
+placeholders: query_type (extremely long-tail, long-tail, common), query_length (less
+than 5 words, 5 to 15 words, at least 10 words), clarity (clear, understandable with some
+effort, ambiguous), num_words (`tasks.corpus_free.num_words`), difficulty (high school,
+college, PhD) and language (`languages.query`; "same" means English here).
+
+Task definitions are deduplicated (exact and near) before any example is written; each
+definition becomes the row's instruction and its source (`source_id = task-<hash>`).
+Row: query, positive, negatives = [hard negative]. Gates: leakage, language (query and
+positive), cosine, margin.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from synthgen.brainstorm import Brainstormer, BrainstormReport
+from synthgen.corpus import Document
+from synthgen.language import language_name
+from synthgen.recipe import CorpusFreeTaskConfig, Recipe
+from synthgen.rows import stable_hash, stable_int
+from synthgen.tasks.base import BaseTask, Stage, WorkItem
+
+QUERY_TYPES = ("extremely long-tail", "long-tail", "common")
+QUERY_LENGTHS = ("less than 5 words", "5 to 15 words", "at least 10 words")
+CLARITIES = ("clear", "understandable with some effort", "ambiguous")
+DIFFICULTIES = ("high school", "college", "PhD")
+
+
+class CorpusFreeTask(BaseTask):
+    name = "corpus_free"
+    default_gates = ("leakage", "language", "cosine", "margin")
+    checks_positive_language = True
+
+    def __init__(self, recipe: Recipe):
+        super().__init__(recipe)
+        self.config: CorpusFreeTaskConfig = recipe.tasks.corpus_free
+        self.definitions: list[str] = []
+        self.stages = [Stage("example", "corpus_free/example", self._variables, self._apply)]
+
+    def prepare(self, brainstormer: Brainstormer) -> BrainstormReport:
+        report = brainstormer.run(self.name, "corpus_free/brainstorm", self.config.brainstorm,
+                                  lambda answer: [" ".join(str(t).split()) for t in answer["tasks"]], str)
+        self.definitions = report.ideas
+        return report
+
+    def accepts(self, document: Document) -> bool:
+        return False  # its items come from `standalone_items`, not from the corpus
+
+    def standalone_items(self) -> list[WorkItem]:
+        """`examples_per_task` items per brainstormed task definition."""
+        items = []
+        for definition in self.definitions:
+            document = Document(f"task-{stable_hash(definition, digits=12)}", definition, "en")
+            for variant in range(self.config.examples_per_task):
+                seed = stable_int(self.recipe.name, self.recipe.seed, document.id, variant)
+                item = WorkItem(document, variant, self.name, seed)
+                self.plan(item)
+                items.append(item)
+        return items
+
+    def plan(self, item: WorkItem) -> None:
+        rng = random.Random(item.seed)
+        item.fields.update(query_type=rng.choice(QUERY_TYPES), query_length=rng.choice(QUERY_LENGTHS),
+                           clarity=rng.choice(CLARITIES), num_words=rng.choice(self.config.num_words),
+                           difficulty=rng.choice(DIFFICULTIES), language=self.query_language(rng, item.document))
+
+    def _variables(self, item: WorkItem) -> dict[str, Any]:
+        f = item.fields
+        return {"task": item.document.text, "query_type": f["query_type"], "query_length": f["query_length"],
+                "clarity": f["clarity"], "num_words": f["num_words"], "difficulty": f["difficulty"],
+                "language": language_name(f["language"])}
+
+    def _apply(self, item: WorkItem, answer: dict[str, Any]) -> str:
+        query, positive, negative = (" ".join(str(answer[key]).split()) for key in
+                                     ("user_query", "positive_document", "hard_negative_document"))
+        if positive == negative:
+            return "identical_negative"
+        item.fields.update(query=query, positive=positive, negative=negative)
+        return ""
+
+    def to_row(self, item: WorkItem) -> dict[str, Any]:
+        f = item.fields
+        return self.row(item, instruction=item.document.text, query=f["query"], positive=f["positive"],
+                        negatives=[f["negative"]], query_type=f["query_type"], difficulty=f["difficulty"],
+                        query_language=f["language"], document_language=f["language"])

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 
 _PUNCTUATION = re.compile(r"[^\w\s]|_", re.UNICODE)
+_ENUMERATION = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s*")
 
 
 @dataclass
@@ -56,3 +57,8 @@ def normalize_text(text: str) -> str:
     whitespace collapsed. "What's  NFKC?" and "whats nfkc" compare equal."""
     text = unicodedata.normalize("NFKC", text).casefold()
     return " ".join(_PUNCTUATION.sub("", text).split())
+
+
+def clean_list_item(text: object) -> str:
+    """A generated list item as one line, without numbering or bullet ("2. Classify x" -> "Classify x")."""
+    return _ENUMERATION.sub("", " ".join(str(text).split()))

@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import copy
 import random
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from synthgen.brainstorm import Brainstormer, BrainstormReport
 from synthgen.corpus import Document
+from synthgen.gates.base import clean_list_item
 from synthgen.language import language_name
 from synthgen.recipe import ClassificationTaskConfig, LabelSet, Recipe
 from synthgen.tasks.base import BaseTask, Stage, WorkItem, is_code
+
+if TYPE_CHECKING:
+    from synthgen.brainstorm import Brainstormer, BrainstormReport
 
 
 class ClassificationTask(BaseTask):
@@ -89,7 +92,7 @@ def _label_sets_of(answer: dict[str, Any]) -> list[LabelSet]:
     found = []
     for task in answer.get("tasks", []):
         labels = list(dict.fromkeys(" ".join(str(x).split()) for x in task.get("labels", []) if str(x).strip()))
-        instruction = " ".join(str(task.get("instruction", "")).split())
+        instruction = clean_list_item(task.get("instruction", ""))
         if instruction and len({x.casefold() for x in labels}) >= 2:
             found.append(LabelSet(instruction, labels))
     return found

@@ -17,14 +17,17 @@ positive), cosine, margin.
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from synthgen.brainstorm import Brainstormer, BrainstormReport
 from synthgen.corpus import Document
+from synthgen.gates.base import clean_list_item, normalize_text
 from synthgen.language import language_name
 from synthgen.recipe import CorpusFreeTaskConfig, Recipe
 from synthgen.rows import stable_hash, stable_int
 from synthgen.tasks.base import BaseTask, Stage, WorkItem
+
+if TYPE_CHECKING:
+    from synthgen.brainstorm import Brainstormer, BrainstormReport
 
 QUERY_TYPES = ("extremely long-tail", "long-tail", "common")
 QUERY_LENGTHS = ("less than 5 words", "5 to 15 words", "at least 10 words")
@@ -45,7 +48,7 @@ class CorpusFreeTask(BaseTask):
 
     def prepare(self, brainstormer: Brainstormer) -> BrainstormReport:
         report = brainstormer.run(self.name, "corpus_free/brainstorm", self.config.brainstorm,
-                                  lambda answer: [" ".join(str(t).split()) for t in answer["tasks"]], str)
+                                  lambda answer: [clean_list_item(t) for t in answer["tasks"]], str)
         self.definitions = report.ideas
         return report
 
@@ -79,7 +82,7 @@ class CorpusFreeTask(BaseTask):
     def _apply(self, item: WorkItem, answer: dict[str, Any]) -> str:
         query, positive, negative = (" ".join(str(answer[key]).split()) for key in
                                      ("user_query", "positive_document", "hard_negative_document"))
-        if positive == negative:
+        if normalize_text(positive) == normalize_text(negative):
             return "identical_negative"
         item.fields.update(query=query, positive=positive, negative=negative)
         return ""

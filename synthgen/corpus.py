@@ -1,9 +1,12 @@
-"""Corpus readers: JSONL, Parquet, a folder of text files, a saved `datasets` dataset.
+"""Corpus readers: JSONL, Parquet, a folder of text files, a saved `datasets` dataset, and
+a source tree cut into code units (format "code", see `synthgen.code_corpus`).
 
 Every reader yields raw records; `read_corpus` turns each into a `Document` or a `Reject`
 with its reason (no_text, empty_text, undecodable, invalid_json, too_short, too_long,
-duplicate_id, language_undetermined). Nothing is dropped silently and bad rows never crash
-the run.
+duplicate_id, language_undetermined; for code also syntax_error and unreadable, with the
+file's path as id). Code units keep their programming language ("python", "go", ...) as
+`Document.language` and skip natural-language detection. Nothing is dropped silently and
+bad rows never crash the run.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any, Iterator
 import orjson
 import pyarrow as pa
 
+from synthgen.code_corpus import CodeUnit, read_code_units
 from synthgen.errors import UserError
 from synthgen.language import UNDETERMINED, detect_language, normalize_code
 from synthgen.recipe import CorpusConfig
@@ -42,12 +46,14 @@ class Reject:
 
 @dataclass(frozen=True)
 class _Record:
-    """What a reader found: an id, the text (str, bytes or None), a language, or a reason."""
+    """What a reader found: an id, the text (str, bytes or None), a language, or a reason
+    (with an optional detail)."""
 
     id: str
     text: Any
     language: str | None = None
     error: str = ""
+    detail: str = ""
 
 
 def read_corpus(config: CorpusConfig, path: Path) -> Iterator[Document | Reject]:
@@ -89,7 +95,7 @@ def corpus_format(config: CorpusConfig, path: Path) -> str:
 def _records(config: CorpusConfig, path: Path) -> Iterator[_Record]:
     fmt = corpus_format(config, path)
     readers = {"jsonl": _read_jsonl, "parquet": _read_parquet, "text_dir": _read_text_dir,
-               "hf_dataset": _read_hf_dataset}
+               "hf_dataset": _read_hf_dataset, "code": _read_code}
     return readers[fmt](config, path)
 
 
@@ -143,6 +149,14 @@ def _read_text_dir(config: CorpusConfig, path: Path) -> Iterator[_Record]:
         yield _Record(file.relative_to(path).as_posix(), file.read_bytes())
 
 
+def _read_code(config: CorpusConfig, path: Path) -> Iterator[_Record]:
+    for item in read_code_units(path, config.code_languages):
+        if isinstance(item, CodeUnit):
+            yield _Record(item.id, item.text, item.language)
+        else:
+            yield _Record(item.id, None, error=item.reason, detail=item.detail)
+
+
 def _load_hf_dataset(path: Path):
     """A `save_to_disk` folder as one Dataset: its "train" split, else its first split."""
     import datasets
@@ -169,7 +183,7 @@ def _from_mapping(obj: dict[str, Any], config: CorpusConfig, fallback_id: str) -
 
 def _to_document(record: _Record, config: CorpusConfig) -> Document | Reject:
     if record.error:
-        return Reject("corpus", record.error, record.id)
+        return Reject("corpus", record.error, record.id, {"detail": record.detail} if record.detail else {})
     text = record.text
     if isinstance(text, bytes):
         try:
@@ -185,6 +199,8 @@ def _to_document(record: _Record, config: CorpusConfig) -> Document | Reject:
         return Reject("corpus", "too_short", record.id, {"chars": len(text)})
     if len(text) > config.max_chars:
         return Reject("corpus", "too_long", record.id, {"chars": len(text), "max_chars": config.max_chars})
+    if config.format == "code":  # the programming language, no natural-language detection
+        return Document(record.id, text, record.language)
     language = normalize_code(record.language) if record.language else UNDETERMINED
     if language == UNDETERMINED:
         language = detect_language(text)
@@ -209,4 +225,6 @@ def count_records(config: CorpusConfig, path: Path) -> int:
             raise UserError(f"corpus: {path} is not a readable Parquet file ({exc})") from None
     if fmt == "text_dir":
         return sum(1 for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+    if fmt == "code":  # parses the files once more: units are only known after parsing
+        return sum(1 for _ in read_code_units(path, config.code_languages))
     return len(_load_hf_dataset(path))

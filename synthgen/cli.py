@@ -203,6 +203,58 @@ def personas_search(
         typer.echo(f"{rank}. {score:.3f}  {persona.id}  {persona.persona}")
 
 
+@personas_app.command("expand")
+@user_errors
+def personas_expand(
+    corpus: Path = typer.Option(..., "--corpus", help="Documents: .jsonl, .parquet, a folder, a saved dataset."),
+    out: Path = typer.Option(..., "--out", help="The new library, e.g. personas/NAME.jsonl (= builtin:NAME)."),
+    fmt: str = typer.Option("auto", "--format", help="Corpus format: auto, jsonl, parquet, text_dir, hf_dataset, code."),
+    text_column: str = typer.Option("text", "--text-column", help="Column with the document text."),
+    id_column: str = typer.Option("id", "--id-column", help="Column with the document id."),
+    library: list[str] = typer.Option(["builtin:core"], "--library",
+                                      help="Seed persona libraries (repeatable): new personas must differ from them."),
+    per_document: int = typer.Option(1, "--per-document", min=0,
+                                     help="Requests per document (read, write, like, dislike)."),
+    from_personas: int = typer.Option(0, "--from-personas", min=0,
+                                      help="How many seed personas to expand persona-to-persona (0 = none)."),
+    generator: str = typer.Option("builtin:smollm2-135m-instruct", "--generator", help="The LLM."),
+    limit_docs: Optional[int] = typer.Option(None, "--limit-docs", min=1, help="Use only the first N documents."),
+    seed: int = typer.Option(0, "--seed", help="Sampling seed: the same seed gives the same library."),
+    max_tokens: int = typer.Option(200, "--max-tokens", min=8, help="Generation tokens per request."),
+    near_dup: float = typer.Option(0.8, "--near-dup", min=0.01, max=1.0,
+                                   help="Character 5-gram Jaccard at which two personas are near duplicates."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out file."),
+) -> None:
+    """Grow a persona library from documents (text-to-persona) and from personas
+    (persona-to-persona), without exact or near duplicates of each other or of the seeds.
+
+    Example: synthgen personas expand --corpus corpora/sample-multilingual.jsonl --out personas/sample.jsonl
+    """
+    from synthgen.engines import load_generator
+    from synthgen.persona_expansion import check_output_path, expand_personas, read_documents, write_personas
+    from synthgen.personas import load_personas
+    from synthgen.recipe import CorpusConfig, GeneratorConfig
+
+    if not corpus.exists():
+        raise UserError(f"--corpus: {corpus} does not exist")
+    if per_document == 0 and from_personas == 0:
+        raise UserError("nothing to expand: set --per-document or --from-personas above 0")
+    check_output_path(out, overwrite)
+    seeds = load_personas(library)
+    corpus_config = CorpusConfig(path=str(corpus), format=fmt, text_column=text_column, id_column=id_column)
+    documents, rejected = read_documents(corpus_config, limit_docs)
+    if not documents and not from_personas:
+        raise UserError(f"--corpus: {corpus} has no usable documents ({rejected} rejected)")
+    sampling = GeneratorConfig(model=generator, max_tokens=max_tokens)
+    result = expand_personas(documents, seeds, load_generator(sampling), sampling, per_document=per_document,
+                             from_personas=from_personas, seed=seed, near_dup_threshold=near_dup)
+    write_personas(out, result.personas, overwrite=overwrite)
+    result.stats.documents_rejected = rejected
+    for line in result.stats.summary():
+        typer.echo(line)
+    typer.echo(f"wrote {len(result.personas)} personas to {out}")
+
+
 @models_app.command("prepare")
 @user_errors
 def models_prepare(force: bool = typer.Option(False, "--force", help="Convert again.")) -> None:

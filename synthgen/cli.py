@@ -169,14 +169,17 @@ def export(
                             help="sentence-transformers (Parquet anchor/positive/negative_i) or flagembedding (JSONL)."),
     num_negatives: Optional[int] = typer.Option(None, "--num-negatives",
                                                 help="Negatives per row (default: the fewest any row has)."),
+    task: list[str] = typer.Option([], "--task", help="Only rows of this task type (repeatable)."),
+    instruction_format: str = typer.Option("none", "--instruction-format",
+                                           help="none, or qwen3: queries as 'Instruct: {instruction}\\nQuery: {query}'."),
 ) -> None:
     """Write a run's rows in a trainer's format.
 
-    Example: synthgen export outputs/demo --format sentence-transformers --out outputs/demo-st
+    Example: synthgen export outputs/mixed --task sts --instruction-format qwen3 --out outputs/sts-st
     """
     from synthgen.export import export_run
 
-    report = export_run(run_dir, out, fmt, num_negatives)
+    report = export_run(run_dir, out, fmt, num_negatives, task, instruction_format)
     typer.echo(f"wrote {report.rows} rows with {report.num_negatives} negatives each to {report.path}"
                + (f" ({report.skipped_too_few_negatives} rows had fewer negatives and were left out)"
                   if report.skipped_too_few_negatives else ""))

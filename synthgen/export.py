@@ -6,7 +6,10 @@
 - `flagembedding`: JSON lines {"query", "pos": [..], "neg": [..], "pos_scores", "neg_scores",
   "prompt"}, the fine-tuning format of FlagEmbedding (BGE) and of ms-swift's embedding tasks.
 
-Rows with fewer than `num_negatives` hard negatives are left out and counted.
+Rows with fewer than `num_negatives` hard negatives are left out and counted. `tasks`
+keeps only some task types of a mixed run. `instruction_format = "qwen3"` writes each
+query as instruction-aware embedders train on it, `Instruct: {instruction}\nQuery: {query}`
+(Qwen3 Embedding, E5-mistral), with the row's own instruction; "none" writes it bare.
 """
 
 from __future__ import annotations
@@ -16,12 +19,15 @@ from pathlib import Path
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from synthgen.errors import UserError
 from synthgen.output import RunFolder, atomic_write_bytes, write_parquet
+from synthgen.rows import instructed_query
 
 FORMATS = ("sentence-transformers", "flagembedding")
+INSTRUCTION_FORMATS = ("none", "qwen3")
 
 
 @dataclass(frozen=True)
@@ -32,15 +38,25 @@ class ExportReport:
     num_negatives: int
 
 
-def export_run(run_dir: str | Path, out: str | Path, fmt: str, num_negatives: int | None = None) -> ExportReport:
+def export_run(run_dir: str | Path, out: str | Path, fmt: str, num_negatives: int | None = None,
+               tasks: list[str] | None = None, instruction_format: str = "none") -> ExportReport:
     """Write the run's final rows in format `fmt` under `out`."""
     if fmt not in FORMATS:
         raise UserError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if instruction_format not in INSTRUCTION_FORMATS:
+        raise UserError(f"--instruction-format must be one of {', '.join(INSTRUCTION_FORMATS)}, "
+                        f"got {instruction_format!r}")
     folder = RunFolder(run_dir)
     files = sorted(folder.data.glob("*.parquet"))
     if not files:
         raise UserError(f"{folder.data} holds no shards: is {run_dir} a finished synthgen run?")
     table = pq.read_table(files)
+    if tasks:
+        table = table.filter(pc.is_in(table.column("task"), pa.array(tasks, pa.string())))
+    if instruction_format == "qwen3":
+        queries = [instructed_query(i or "", q) for i, q in zip(table.column("instruction").to_pylist(),
+                                                               table.column("query").to_pylist())]
+        table = table.set_column(table.schema.get_field_index("query"), "query", pa.array(queries, pa.string()))
     negatives = table.column("negatives").to_pylist()
     if num_negatives is None:
         num_negatives = min((len(n) for n in negatives), default=0)

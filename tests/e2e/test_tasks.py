@@ -21,6 +21,8 @@ from synthgen.tasks import TASK_TYPES
 from tests.e2e.conftest import synthgen_cli
 
 
+pytestmark = pytest.mark.engine
+
 LABELS = ["bug report", "feature request", "question"]
 INSTRUCTION = "Classify a message sent to a software project's issue tracker"
 

@@ -300,3 +300,50 @@ def test_build_recipe_from_a_dict():
 def test_table_given_a_scalar_names_the_key():
     message = _assert_one_line(_error(["generator=3"]), "must be a table", "3")
     assert message.startswith("recipe: generator: "), message
+
+
+@pytest.mark.parametrize("path", sorted(Path(__file__).resolve().parents[2].glob("recipes/**/*.toml")),
+                         ids=lambda p: p.name)
+def test_every_shipped_recipe_loads(path):
+    recipe = load_recipe(path)
+    assert recipe.tasks.enabled()
+
+
+def test_several_corpora_and_the_stdlib_code_corpus():
+    recipe = build_recipe({"name": "t", "corpus": [{"path": "a.jsonl"}, {"path": "builtin:python-stdlib/json",
+                                                                       "format": "code"}]})
+    assert [c.format for c in recipe.corpus] == ["auto", "code"]
+    assert (recipe.corpus[1].resolved_path() / "decoder.py").is_file()
+
+
+def test_corpus_free_recipes_need_no_corpus_but_others_do():
+    assert build_recipe({"name": "t", "tasks": {"corpus_free": {}}}).corpus == []
+    with pytest.raises(RecipeError, match="corpus: is required by the tasks retrieval"):
+        build_recipe({"name": "t"})
+
+
+@pytest.mark.parametrize("tasks, key", [
+    ({"bitext": {"pairs": {"en-en": 1.0}}}, "tasks.bitext.pairs.en-en"),
+    ({"bitext": {"pairs": {"english-de": 1.0}}}, "tasks.bitext.pairs.english-de"),
+    ({"sts": {"high_scores": [3.0], "low_scores": [3.5]}}, "tasks.sts.low_scores"),
+    ({"classification": {"label_sets": [{"instruction": "x", "labels": ["a", "a"]}]}},
+     "tasks.classification.label_sets.labels"),
+    ({"matching": {"kinds": {"short_long": 1.0}}}, "tasks.matching.kinds"),
+    ({"code_retrieval": {"intents": {"refactor": 1.0}}}, "tasks.code_retrieval.intents"),
+    ({"retrieval": {"gates": ["cosine", "vibes"]}}, "tasks.retrieval.gates"),
+    ({"corpus_free": {"examples_per_task": 0}}, "tasks.corpus_free.examples_per_task"),
+])
+def test_task_tables_are_validated(tasks, key):
+    with pytest.raises(RecipeError) as info:
+        build_recipe({"name": "t", "corpus": [{"path": "x"}], "tasks": tasks})
+    _assert_one_line(info.value, key)
+
+
+def test_language_matrix_is_validated_and_falls_back_to_query():
+    recipe = build_recipe({"name": "t", "corpus": [{"path": "x"}],
+                           "languages": {"query": {"same": 1.0}, "matrix": {"de": {"en": 1.0}}}})
+    assert recipe.languages.weights_for("de") == {"en": 1.0}
+    assert recipe.languages.weights_for("fr") == {"same": 1.0}
+    with pytest.raises(RecipeError) as info:
+        build_recipe({"name": "t", "corpus": [{"path": "x"}], "languages": {"matrix": {"de": {"xx1": 1.0}}}})
+    _assert_one_line(info.value, "languages.matrix.de.xx1")

@@ -198,15 +198,21 @@ def update_manifest(folder: RunFolder, manifest: dict[str, Any], recipe: Recipe,
     return manifest
 
 
-def _counts_by(folder: Path, columns: tuple[str, ...]) -> dict[str, dict[str, int]]:
+def _counts_by(folder: Path, columns: tuple[str, ...]) -> dict[str, Any]:
+    """Row counts per value of each column, and per task and query language."""
     counts: dict[str, dict[str, int]] = {c: {} for c in columns}
+    by_task: dict[str, dict[str, int]] = {}
     for path in sorted(folder.glob("*.parquet")):
         table = pq.read_table(path, columns=list(columns))
         for column in columns:
             for entry in table.column(column).value_counts().to_pylist():
                 key = entry["values"]
                 counts[column][key] = counts[column].get(key, 0) + entry["counts"]
-    return {c: dict(sorted(v.items())) for c, v in counts.items()}
+        for task, language in zip(table.column("task").to_pylist(), table.column("query_language").to_pylist()):
+            by_task.setdefault(task, {})[language] = by_task.setdefault(task, {}).get(language, 0) + 1
+    result: dict[str, Any] = {c: dict(sorted(v.items())) for c, v in counts.items()}
+    result["task_query_language"] = {t: dict(sorted(v.items())) for t, v in sorted(by_task.items())}
+    return result
 
 
 def _batched(iterable: Iterator[Document], size: int) -> Iterator[list[Document]]:

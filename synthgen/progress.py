@@ -60,8 +60,9 @@ def summary_table(manifest: dict[str, Any]) -> Table:
     counts = manifest["counts"]
     for key in ("documents_read", "documents_kept", "work_items", "generated_rows", "rows"):
         table.add_row(key.replace("_", " "), f"{counts[key]:,}")
-    for name, count in sorted(manifest["counts_by"]["task"].items()):
-        table.add_row(f"rows, task {name}", f"{count:,}")
+    for name, languages in manifest["counts_by"].get("task_query_language", {}).items():
+        detail = ", ".join(f"{language} {count:,}" for language, count in languages.items())
+        table.add_row(f"rows, task {name}", f"{sum(languages.values()):,} ({detail})")
     for name, count in sorted(manifest["counts_by"]["query_language"].items()):
         table.add_row(f"rows, query language {name}", f"{count:,}")
     for reason, count in sorted(manifest["removals"].items()):

@@ -105,6 +105,8 @@ def test_manifest_counts_every_task_and_language(tasks_run):
     assert sum(manifest["counts_by"]["task"].values()) == manifest["counts"]["rows"]
     assert sum(manifest["counts_by"]["query_language"].values()) == manifest["counts"]["rows"]
     assert "python" in manifest["counts_by"]["document_language"]
+    per_task = manifest["counts_by"]["task_query_language"]
+    assert {t: sum(v.values()) for t, v in per_task.items()} == manifest["counts_by"]["task"]
     for task in TASK_TYPES:
         assert any(stage.startswith(f"{task}/") for stage in manifest["stages"]), task
 

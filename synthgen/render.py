@@ -40,7 +40,12 @@ def render_prompts(recipe: Recipe, doc_index: int, embedder: Embedder | None = N
     embedder = embedder or load_embedder(recipe.embedder)
     index = PersonaIndex(load_personas(recipe.personas.libraries), embedder)
     rendered = []
-    for item in pipeline._plan([document], index):
+    skipped = _Collect()
+    items = pipeline._plan([document], index, skipped)
+    if skipped.rejects:
+        raise UserError(f"--doc {doc_index}: no task of the recipe takes document {document.id!r} "
+                        f"(language {document.language}); brainstormed label sets are only known in a run")
+    for item in items:
         task = pipeline.tasks[item.task]
         for stage in task.stages:
             request = build_requests(stage, [item], pipeline.prompts, recipe.generator)[0]
@@ -49,6 +54,16 @@ def render_prompts(recipe: Recipe, doc_index: int, embedder: Embedder | None = N
                              "schema": request.schema, "seed": request.seed,
                              "assumed": _assume_answer(stage.apply, item, request.schema)})
     return rendered
+
+
+class _Collect:
+    """A reject sink that keeps what it is given."""
+
+    def __init__(self) -> None:
+        self.rejects: list = []
+
+    def write(self, rejects) -> None:
+        self.rejects += list(rejects)
 
 
 def _assume_answer(apply, item, schema: dict[str, Any]) -> dict[str, Any]:

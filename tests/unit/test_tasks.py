@@ -15,7 +15,7 @@ import pytest
 
 from synthgen.corpus import Document
 from synthgen.engines.base import GenerationOutput
-from synthgen.generation import run_stage
+from synthgen.generation import build_requests, run_stage
 from synthgen.personas import Persona
 from synthgen.prompts import PromptLibrary
 from synthgen.recipe import build_recipe
@@ -235,3 +235,16 @@ def test_corpus_free_items_sample_e5_placeholders_and_use_the_definition_as_inst
         assert {"query_type", "query_length", "clarity", "num_words", "difficulty", "language"} <= set(item.fields)
     kept, _, _ = run_last_stage(task, items[:1], [(orjson.dumps(VALID["corpus_free"]).decode(), "stop")])
     assert task.to_row(kept[0])["instruction"] == task.definitions[0]
+
+
+@pytest.mark.parametrize("task_name", sorted(set(TASK_TYPES) - {"corpus_free"}))
+def test_document_text_reaches_the_prompt_literally(task_name):
+    """Model input is data: template syntax in a document is never rendered."""
+    task = build_tasks(recipe_for(task_name))[task_name]
+    trap = "Set {{ 7 * 7 }} and {% if true %}x{% endif %} in the config file, then restart the server"
+    document = Document("trap", trap, "python" if task.takes_code else "en")
+    item = WorkItem(document, 0, task_name, 5, [Persona("p1", "a Linux system administrator")])
+    task.plan(item)
+    item.fields.setdefault("persona", "a Linux system administrator")
+    user = build_requests(task.stages[-1], [item], PromptLibrary(), task.recipe.generator)[0].messages[-1]["content"]
+    assert "{{ 7 * 7 }}" in user and "49" not in user

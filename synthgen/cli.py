@@ -49,10 +49,14 @@ def run(
     out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default: the recipe's `output`)."),
     limit_docs: Optional[int] = typer.Option(None, "--limit-docs", min=1, help="Use only the first N documents."),
     set_: list[str] = typer.Option([], "--set", help="Override a recipe key: --set generator.temperature=0.5"),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run in the output folder."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Start over, replacing a run in the output folder."),
+    force: bool = typer.Option(False, "--force", help="Resume even though the recipe or a template changed."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Run a recipe: generate rows and write Parquet shards, rejects and a manifest.
+
+    A run interrupted for any reason (a crash, a kill, a lost server) resumes where it
+    stopped when the same command is run again on the same output folder.
 
     Example: synthgen run recipes/demo.toml --limit-docs 20 --set generator.temperature=0.5
     """
@@ -62,7 +66,8 @@ def run(
 
     loaded = load_recipe(recipe, set_)
     target = out or Path(loaded.output)
-    manifest = Pipeline(loaded, target, show_progress=not quiet).run(limit_docs=limit_docs, overwrite=overwrite)
+    manifest = Pipeline(loaded, target, show_progress=not quiet).run(limit_docs=limit_docs, overwrite=overwrite,
+                                                                     force=force)
     Console(stderr=True).print(summary_table(manifest))
     typer.echo(f"wrote {manifest['counts']['rows']} rows to {target / 'data'}")
 

@@ -70,15 +70,20 @@ class RunFolder:
         self.rejects = self.root / "rejects"
         self.manifest = self.root / "manifest.json"
 
-    def create(self, overwrite: bool) -> None:
-        """Make the folders; refuse to mix with an earlier run unless `overwrite`."""
-        if self.manifest.exists() or self.generated.exists():
+    def holds_run(self) -> bool:
+        return self.manifest.exists() or self.generated.exists()
+
+    def create(self, overwrite: bool, resume: bool = False) -> None:
+        """Make the folders. An earlier run is resumed (`resume`), replaced (`overwrite`),
+        or refused."""
+        if self.holds_run() and not resume:
             if not overwrite:
                 raise UserError(f"output folder {self.root} already holds a run: pass --overwrite "
                                 "to replace it, or choose another --out")
             for sub in (self.generated, self.data, self.rejects):
                 shutil.rmtree(sub, ignore_errors=True)
             self.manifest.unlink(missing_ok=True)
+            (self.root / "state.json").unlink(missing_ok=True)
         try:
             for sub in (self.generated, self.data, self.rejects):
                 sub.mkdir(parents=True, exist_ok=True)
@@ -102,11 +107,32 @@ class RunFolder:
 
 
 class RejectLog:
-    """Appends rejects as JSON lines to `rejects/<step>.jsonl` and counts them by reason."""
+    """Appends rejects as JSON lines to `rejects/<step>.jsonl` and counts them by reason.
+
+    `commit()` fsyncs what was written and returns each file's length; `rewind(lengths)`
+    cuts the files back to such a commit (resumed runs: a shard that died half-way leaves
+    no rejects behind).
+    """
 
     def __init__(self, folder: Path):
         self.folder = folder
         self.counts: dict[str, int] = {}
+
+    def commit(self) -> dict[str, int]:
+        lengths = {}
+        for path in sorted(self.folder.glob("*.jsonl")):
+            with path.open("rb") as handle:
+                os.fsync(handle.fileno())
+            lengths[path.name] = path.stat().st_size
+        return lengths
+
+    def rewind(self, lengths: dict[str, int], counts: dict[str, int]) -> None:
+        for path in self.folder.glob("*.jsonl"):
+            if path.name not in lengths:
+                path.unlink()
+            elif path.stat().st_size > lengths[path.name]:
+                os.truncate(path, lengths[path.name])
+        self.counts = dict(counts)
 
     def write(self, rejects: Iterable[Reject]) -> None:
         by_file: dict[str, list[bytes]] = {}

@@ -19,17 +19,20 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
+import orjson
 import pyarrow.parquet as pq
 
 import synthgen
 from synthgen.brainstorm import Brainstormer
+from synthgen.checkpoint import Checkpoint, check_resume, file_digest, load_checkpoint, save_checkpoint
 from synthgen.corpus import Document, Reject, count_records, read_corpus
 from synthgen.engines import Embedder, Generator, load_embedder, load_generator
 from synthgen.generation import StageStats, run_stage
 from synthgen.models import public_model_id
 from synthgen.finalize import FinalizeReport, Finalizer
 from synthgen.output import RejectLog, RunFolder, documents_table, write_parquet
-from synthgen.personas import PersonaIndex, load_personas
+from synthgen.errors import UserError
+from synthgen.personas import PersonaIndex, library_path, load_personas
 from synthgen.progress import RunProgress
 from synthgen.prompts import PromptLibrary
 from synthgen.recipe import Recipe
@@ -63,68 +66,164 @@ class Pipeline:
         self.show_progress = show_progress
         self.state = RunState()
 
-    def run(self, limit_docs: int | None = None, overwrite: bool = False) -> dict[str, Any]:
+    def run(self, limit_docs: int | None = None, overwrite: bool = False, force: bool = False) -> dict[str, Any]:
+        """Run the recipe; an earlier, unfinished run in the same folder is resumed."""
         started = time.perf_counter()
         self._check_templates()
         total = sum(count_records(c, c.resolved_path()) for c in self.recipe.corpus)
         total = min(total, limit_docs) if limit_docs is not None else total
         personas = load_personas(self.recipe.personas.libraries)
-        self.folder.create(overwrite)
+        checkpoint = self._open_folder(limit_docs, overwrite, force)
+        if checkpoint.complete:
+            return orjson.loads(self.folder.manifest.read_bytes())
+        rejects = RejectLog(self.folder.rejects)
+        rejects.rewind(checkpoint.reject_files, checkpoint.reject_counts)
+        self._restore(checkpoint)
         embedder = self._embedder or load_embedder(self.recipe.embedder)
         index = PersonaIndex(personas, embedder)
-        generator = self._generator or load_generator(self.recipe.generator)
-        rejects = RejectLog(self.folder.rejects)
-        self._prepare_tasks(Brainstormer(generator, self.prompts, self.recipe.generator, personas, self.recipe.seed),
-                            rejects)
-        documents = self._documents(rejects, limit_docs)
+        self._prepare_tasks(personas, rejects, checkpoint)
         with RunProgress(total, enabled=self.show_progress) as progress:
             shard = -1
-            for shard, batch in enumerate(_batched(documents, self.recipe.run.shard_size)):
+            for shard, (batch, corpus_rejects, read) in enumerate(self._shards(limit_docs)):
+                if shard < checkpoint.shards_done:
+                    progress.advance(len(batch), 0, 0)
+                    continue
+                self.state.documents_read += read
+                self.state.documents_kept += len(batch)
+                rejects.write(corpus_rejects)
                 items = self._plan(batch, index, rejects)
-                self._run_shard(shard, batch, items, generator, rejects, progress)
-            standalone = [i for t in self.tasks.values() if hasattr(t, "standalone_items") for i in t.standalone_items()]
-            if standalone:
-                self.state.work_items += len(standalone)
-                self._run_shard(shard + 1, [], standalone, generator, rejects, progress)
+                self._run_shard(shard, batch, items, rejects, progress)
+                self._commit(checkpoint, rejects, shards_done=shard + 1)
+            if not checkpoint.standalone_done:
+                self._run_standalone(shard + 1, rejects, progress)
+                self._commit(checkpoint, rejects, standalone_done=True)
         generation_seconds = time.perf_counter() - started
         report = Finalizer(self.folder, self.recipe, embedder).run()
-        return self._write_manifest(report, rejects, generation_seconds, time.perf_counter() - started)
+        manifest = self._write_manifest(report, rejects, generation_seconds, time.perf_counter() - started)
+        self._commit(checkpoint, rejects, complete=True)
+        return manifest
 
     def _check_templates(self) -> None:
         """Fail before loading any model if a task's template is missing or broken."""
-        for task in self.tasks.values():
-            for stage in task.stages:
-                _ = self.prompts.get(stage.template).output_schema
+        for template in self._templates():
+            _ = self.prompts.get(template).output_schema
 
-    def _prepare_tasks(self, brainstormer: Brainstormer, rejects: RejectLog) -> None:
-        """Run the brainstorm step of tasks that have one (label sets, task definitions)."""
+    def _templates(self) -> list[str]:
+        names = [stage.template for task in self.tasks.values() for stage in task.stages]
+        return names + [t for task in self.tasks.values() for t in getattr(task, "brainstorm_templates", ())]
+
+    def _fingerprint(self, limit_docs: int | None) -> dict[str, Any]:
+        """What must not change between a run and its resumption (see synthgen/checkpoint.py)."""
+        recipe = {k: v for k, v in self.recipe.to_dict().items() if k != "output"}
+        return {"recipe": orjson.loads(orjson.dumps(recipe)), "limit_docs": limit_docs,
+                "templates": {t: self.prompts.get(t).sha256 for t in sorted(set(self._templates()))},
+                "personas": {name: file_digest(library_path(name)) for name in self.recipe.personas.libraries}}
+
+    def _open_folder(self, limit_docs: int | None, overwrite: bool, force: bool) -> Checkpoint:
+        """A fresh folder and checkpoint, or the checkpoint of the run to resume."""
+        fingerprint = self._fingerprint(limit_docs)
+        previous = None if overwrite else load_checkpoint(self.folder.root)
+        if previous is None:
+            if self.folder.holds_run() and not overwrite:
+                raise UserError(f"output folder {self.root_name} holds a run without a state.json (an older "
+                                "synthgen, or not a run): pass --overwrite to replace it, or choose another --out")
+            self.folder.create(overwrite)
+            checkpoint = Checkpoint(fingerprint)
+            save_checkpoint(self.folder.root, checkpoint)
+            return checkpoint
+        check_resume(previous.fingerprint, fingerprint, force, self.folder.root)
+        self.folder.create(overwrite=False, resume=True)
+        previous.fingerprint = fingerprint
+        previous.resumed += 0 if previous.complete else 1
+        return previous
+
+    @property
+    def root_name(self) -> str:
+        return str(self.folder.root)
+
+    def _restore(self, checkpoint: Checkpoint) -> None:
+        counters = checkpoint.counters
+        if not counters:
+            return
+        self.state = RunState(counters["documents_read"], counters["documents_kept"], counters["work_items"],
+                              {name: StageStats(**stats) for name, stats in counters["stages"].items()},
+                              counters["brainstorm"])
+
+    def _commit(self, checkpoint: Checkpoint, rejects: RejectLog, **progress: Any) -> None:
+        """Record what is on disk now: a crash after this resumes from here."""
+        for key, value in progress.items():
+            setattr(checkpoint, key, value)
+        checkpoint.counters = {**vars(self.state), "stages": {n: vars(s) for n, s in self.state.stages.items()}}
+        checkpoint.reject_files = rejects.commit()
+        checkpoint.reject_counts = dict(rejects.counts)
+        save_checkpoint(self.folder.root, checkpoint)
+
+    def _generator_instance(self) -> Generator:
+        """The generator, loaded on first use (a resumed run with nothing left needs none)."""
+        if self._generator is None:
+            self._generator = load_generator(self.recipe.generator)
+        return self._generator
+
+    def _prepare_tasks(self, personas: list, rejects: RejectLog, checkpoint: Checkpoint) -> None:
+        """Brainstorm step of the tasks that have one (label sets, task definitions); a
+        resumed run reuses the committed ideas."""
         for name, task in self.tasks.items():
-            report = task.prepare(brainstormer) if hasattr(task, "prepare") else None
-            if report is None:
+            if not hasattr(task, "prepare"):
                 continue
+            if name in checkpoint.brainstorm:  # committed before the run was interrupted
+                task.restore(checkpoint.brainstorm[name])
+                continue
+            if not task.needs_brainstorm():
+                continue
+            brainstormer = Brainstormer(self._generator_instance(), self.prompts, self.recipe.generator, personas,
+                                        self.recipe.seed)
+            report = task.prepare(brainstormer)
+            ideas = [_plain(idea) for idea in report.ideas]
             rejects.write(report.rejects)
             self.state.stages[f"{name}/brainstorm"] = report.stats
-            self.state.brainstorm[name] = {"ideas": [_plain(idea) for idea in report.ideas],
-                                           "duplicates_removed": report.duplicates}
+            self.state.brainstorm[name] = {"ideas": ideas, "duplicates_removed": report.duplicates}
+            checkpoint.brainstorm[name] = ideas
+            self._commit(checkpoint, rejects)
 
-    def _documents(self, rejects: RejectLog, limit: int | None) -> Iterator[Document]:
+    def _shards(self, limit: int | None) -> Iterator[tuple[list[Document], list[Reject], int]]:
+        """The corpus cut into shards: (documents, corpus rejects read with them, records read).
+        The cut depends only on the corpus and the recipe, so a resumed run sees the same shards."""
+        size = self.recipe.run.shard_size
+        batch: list[Document] = []
+        dropped: list[Reject] = []
+        read, kept = 0, 0
         seen: set[str] = set()
-        for config in self.recipe.corpus:
-            for item in read_corpus(config, config.resolved_path()):
-                if limit is not None and self.state.documents_kept >= limit:
-                    return
-                self.state.documents_read += 1
-                if isinstance(item, Document) and item.id in seen:
-                    item = Reject("corpus", "duplicate_id", item.id)
-                if isinstance(item, Reject):
-                    rejects.write([item])
-                    continue
-                seen.add(item.id)
-                self.state.documents_kept += 1
-                yield item
+        for item in self._records():
+            if limit is not None and kept >= limit:
+                break
+            read += 1
+            if isinstance(item, Document) and item.id in seen:
+                item = Reject("corpus", "duplicate_id", item.id)
+            if isinstance(item, Reject):
+                dropped.append(item)
+                continue
+            seen.add(item.id)
+            kept += 1
+            batch.append(item)
+            if len(batch) == size:
+                yield batch, dropped, read
+                batch, dropped, read = [], [], 0
+        if batch or dropped:
+            yield batch, dropped, read
 
-    def _run_shard(self, shard: int, documents: list[Document], items: list[WorkItem], generator: Generator,
-                   rejects: RejectLog, progress: RunProgress) -> None:
+    def _records(self) -> Iterator[Document | Reject]:
+        for config in self.recipe.corpus:
+            yield from read_corpus(config, config.resolved_path())
+
+    def _run_standalone(self, shard: int, rejects: RejectLog, progress: RunProgress) -> None:
+        """Items that need no document (corpus-free tasks), as one last shard."""
+        standalone = [i for t in self.tasks.values() if hasattr(t, "standalone_items") for i in t.standalone_items()]
+        if standalone:
+            self.state.work_items += len(standalone)
+            self._run_shard(shard, [], standalone, rejects, progress)
+
+    def _run_shard(self, shard: int, documents: list[Document], items: list[WorkItem], rejects: RejectLog,
+                   progress: RunProgress) -> None:
         rows: list[dict[str, Any]] = []
         requests = tokens = 0
         for task_name, task in self.tasks.items():
@@ -132,13 +231,18 @@ class Pipeline:
             sampling = dataclasses.replace(self.recipe.generator,
                                            max_tokens=task.config.max_tokens or self.recipe.generator.max_tokens)
             for stage in task.stages:
-                live, dropped, stats = run_stage(stage, task_name, live, generator, self.prompts, sampling)
+                if not live:
+                    break
+                live, dropped, stats = run_stage(stage, task_name, live, self._generator_instance(), self.prompts,
+                                                 sampling)
                 rejects.write(dropped)
                 self.state.stages.setdefault(f"{task_name}/{stage.name}", StageStats()).__iadd__(stats)
                 requests, tokens = requests + stats.requests, tokens + stats.completion_tokens
             rows += [task.to_row(item) for item in live]
-        write_parquet(self.folder.document_part_path(shard), documents_table(documents))
-        write_parquet(self.folder.part_path(shard), rows_to_table(rows))
+        if documents:
+            write_parquet(self.folder.document_part_path(shard), documents_table(documents))
+        if documents or rows:
+            write_parquet(self.folder.part_path(shard), rows_to_table(rows))
         progress.advance(len(documents), requests, tokens)
 
     def _plan(self, documents: list[Document], index: PersonaIndex, rejects: RejectLog) -> list[WorkItem]:
@@ -176,6 +280,7 @@ class Pipeline:
                        "work_items": self.state.work_items, "generated_rows": report.rows_in},
             "generation_removals": dict(sorted(rejects.counts.items())),
             "brainstorm": self.state.brainstorm,
+            "resumed": checkpoint_resumes(self.folder.root),
             "stages": {name: vars(stats) for name, stats in self.state.stages.items()},
             "timings": {"generation_seconds": round(sum(s.seconds for s in self.state.stages.values()), 3),
                         "until_generated_seconds": round(generation_seconds, 3)},
@@ -224,3 +329,9 @@ def _batched(iterable: Iterator[Document], size: int) -> Iterator[list[Document]
 def _plain(idea: Any) -> Any:
     """A brainstormed idea as JSON-ready data (label sets are dataclasses)."""
     return dataclasses.asdict(idea) if dataclasses.is_dataclass(idea) else idea
+
+
+def checkpoint_resumes(root: Path) -> int:
+    """How many times the run in `root` was resumed."""
+    checkpoint = load_checkpoint(root)
+    return checkpoint.resumed if checkpoint else 0

@@ -39,14 +39,21 @@ class ClassificationTask(BaseTask):
         self.label_sets: list[LabelSet] = list(self.config.label_sets)
         self.stages = [Stage("example", "classification/example", self._variables, self._apply, self._schema)]
 
-    def prepare(self, brainstormer: Brainstormer) -> BrainstormReport | None:
-        """Brainstorm label sets when the recipe gives none."""
-        if self.label_sets:
-            return None
+    brainstorm_templates = ("classification/brainstorm",)
+
+    def needs_brainstorm(self) -> bool:
+        return not self.label_sets
+
+    def prepare(self, brainstormer: Brainstormer) -> BrainstormReport:
+        """Brainstorm label sets (when the recipe gives none)."""
         report = brainstormer.run(self.name, "classification/brainstorm", self.config.brainstorm,
                                   _label_sets_of, lambda s: s.instruction)
         self.label_sets = report.ideas
         return report
+
+    def restore(self, ideas: list[dict[str, Any]]) -> None:
+        """Label sets brainstormed before a resumed run was interrupted."""
+        self.label_sets = [LabelSet(**idea) for idea in ideas]
 
     def accepts(self, document: Document) -> bool:
         return not is_code(document) and bool(self.label_sets)

@@ -46,6 +46,15 @@ class CorpusFreeTask(BaseTask):
         self.definitions: list[str] = []
         self.stages = [Stage("example", "corpus_free/example", self._variables, self._apply)]
 
+    brainstorm_templates = ("corpus_free/brainstorm",)
+
+    def needs_brainstorm(self) -> bool:
+        return True
+
+    def restore(self, ideas: list[str]) -> None:
+        """Task definitions brainstormed before a resumed run was interrupted."""
+        self.definitions = list(ideas)
+
     def prepare(self, brainstormer: Brainstormer) -> BrainstormReport:
         report = brainstormer.run(self.name, "corpus_free/brainstorm", self.config.brainstorm,
                                   lambda answer: [clean_list_item(t) for t in answer["tasks"]], str)

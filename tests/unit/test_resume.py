@@ -1,0 +1,183 @@
+"""Resumable runs: a run that dies at any engine call and is run again ends with exactly
+the rows, rejects and counts of a run that never died; changed recipes are refused.
+
+The engine here is a deterministic stand-in that answers every request from its seed and
+schema (the real engine is killed with SIGKILL in tests/e2e/test_resume_kill.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pyarrow.parquet as pq
+import pytest
+
+from synthgen.engines.base import GenerationOutput
+from synthgen.errors import UserError
+from synthgen.pipeline import Pipeline
+from synthgen.recipe import build_recipe
+
+WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma".split()
+
+
+def fake_value(schema: dict, seed: int, key: str = ""):
+    """A value that satisfies `schema`, chosen by `seed`."""
+    if "enum" in schema:
+        return schema["enum"][seed % len(schema["enum"])]
+    kind = schema.get("type")
+    if kind == "object":
+        return {k: fake_value(v, seed * 31 + i, k) for i, (k, v) in enumerate(schema["properties"].items())}
+    if kind == "array":
+        return [fake_value(schema["items"], seed * 7 + i, key) for i in range(max(schema.get("minItems", 1), 2))]
+    words = [WORDS[(seed >> (3 * i)) % len(WORDS)] for i in range(6)]
+    return f"{key} {' '.join(words)} {seed % 9973}"[: schema.get("maxLength", 200)]
+
+
+class SeededEngine:
+    """Answers each request from (seed, schema) alone; can be told to die at call N."""
+
+    model_id = "seeded"
+
+    def __init__(self, die_at_call: int | None = None):
+        self.calls = 0
+        self.die_at_call = die_at_call
+
+    def generate(self, requests):
+        self.calls += 1
+        if self.calls == self.die_at_call:
+            raise RuntimeError("engine died")
+        outputs = []
+        for r in requests:
+            text = orjson.dumps(fake_value(r.schema, r.seed % 100_000)).decode()
+            outputs.append(GenerationOutput(text if r.seed % 11 else "not json", "stop", 10, 5))
+        return outputs
+
+
+class HashEmbedder:
+    model_id = "hash"
+
+    def embed(self, texts, kind):
+        rows = [np.random.default_rng(int(hashlib.sha256(t.encode()).hexdigest()[:8], 16)).normal(size=16)
+                for t in texts]
+        vectors = np.array(rows, dtype=np.float32).reshape(len(texts), 16)
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(1e-9)
+
+
+def write_corpus(path: Path) -> Path:
+    lines = [{"id": f"doc-{i}", "text": f"Document {i} talks about {WORDS[i % 18]} and {WORDS[(i * 5) % 18]} "
+              "in plain English sentences for the resume test.", "language": "en"} for i in range(14)]
+    lines.insert(5, {"id": "broken"})  # a corpus reject between shards
+    path.write_bytes(b"\n".join(orjson.dumps(x) for x in lines) + b"\n")
+    return path
+
+
+def recipe(corpus: Path, **changes):
+    data = {"name": "resume", "seed": 3, "queries_per_document": 2, "corpus": [{"path": str(corpus)}],
+            "tasks": {"retrieval": {"weight": 1.0, "type_and_difficulty": "sample"},
+                      "classification": {"weight": 1.0, "brainstorm": 2}},
+            "gates": {"cosine": {"enabled": False}, "language": {"enabled": False}},
+            "mining": {"min_negatives": 0}, "run": {"shard_size": 4}}
+    data.update(changes)
+    return build_recipe(data)
+
+
+def snapshot(out: Path) -> dict:
+    rows = sorted((r for p in sorted((out / "data").glob("*.parquet")) for r in pq.read_table(p).to_pylist()),
+                  key=lambda r: r["id"])
+    rejects = {p.name: sorted(p.read_bytes().splitlines()) for p in sorted((out / "rejects").glob("*.jsonl"))}
+    manifest = orjson.loads((out / "manifest.json").read_bytes())
+    return {"rows": rows, "rejects": rejects, "counts": manifest["counts"], "removals": manifest["removals"],
+            "brainstorm": manifest["brainstorm"], "requests": {k: v["requests"] for k, v in manifest["stages"].items()}}
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory):
+    root = tmp_path_factory.mktemp("clean")
+    corpus = write_corpus(root / "corpus.jsonl")
+    engine = SeededEngine()
+    Pipeline(recipe(corpus), root / "out", engine, HashEmbedder(), show_progress=False).run()
+    return corpus, snapshot(root / "out"), engine.calls
+
+
+def test_clean_run_has_rows_rejects_and_a_brainstorm(clean):
+    _, snap, calls = clean
+    assert snap["rows"] and {r["task"] for r in snap["rows"]} == {"retrieval", "classification"}
+    assert "corpus.jsonl" in snap["rejects"] and snap["brainstorm"]["classification"]["ideas"]
+    assert calls == 1 + 4 * 3  # brainstorm + 4 shards x (retrieval configure, query; classification)
+
+
+@pytest.mark.parametrize("die_at", [1, 2, 3, 5, 8, 12, 13])
+def test_a_run_that_dies_at_any_call_resumes_to_the_clean_result(clean, tmp_path, die_at):
+    corpus, expected, _ = clean
+    out = tmp_path / "out"
+    with pytest.raises(RuntimeError, match="engine died"):
+        Pipeline(recipe(corpus), out, SeededEngine(die_at), HashEmbedder(), show_progress=False).run()
+    assert not (out / "manifest.json").exists()
+    Pipeline(recipe(corpus), out, SeededEngine(), HashEmbedder(), show_progress=False).run()
+    assert snapshot(out) == expected
+    assert orjson.loads((out / "manifest.json").read_bytes())["resumed"] == 1
+
+
+def test_a_resume_skips_committed_work(clean, tmp_path):
+    corpus, _, calls = clean
+    out = tmp_path / "out"
+    with pytest.raises(RuntimeError):
+        Pipeline(recipe(corpus), out, SeededEngine(8), HashEmbedder(), show_progress=False).run()
+    second = SeededEngine()
+    Pipeline(recipe(corpus), out, second, HashEmbedder(), show_progress=False).run()
+    assert second.calls == calls - 7  # the brainstorm and two whole shards were committed
+
+
+def test_a_finished_run_is_not_run_again(clean, tmp_path):
+    corpus, expected, _ = clean
+    out = tmp_path / "out"
+    Pipeline(recipe(corpus), out, SeededEngine(), HashEmbedder(), show_progress=False).run()
+    again = SeededEngine()
+    Pipeline(recipe(corpus), out, again, HashEmbedder(), show_progress=False).run()
+    assert again.calls == 0 and snapshot(out) == expected
+
+
+def test_a_changed_recipe_is_refused_by_name_unless_forced(clean, tmp_path):
+    corpus, _, _ = clean
+    out = tmp_path / "out"
+    with pytest.raises(RuntimeError):
+        Pipeline(recipe(corpus), out, SeededEngine(4), HashEmbedder(), show_progress=False).run()
+    changed = recipe(corpus, seed=4)
+    with pytest.raises(UserError) as info:
+        Pipeline(changed, out, SeededEngine(), HashEmbedder(), show_progress=False).run()
+    message = str(info.value)
+    assert "recipe.seed (3 -> 4)" in message and "--force" in message and "\n" not in message
+    Pipeline(changed, out, SeededEngine(), HashEmbedder(), show_progress=False).run(force=True)
+    assert (out / "manifest.json").exists()
+
+
+def test_a_changed_template_is_refused(clean, tmp_path):
+    import shutil
+
+    from synthgen.prompts import DEFAULT_PROMPTS_DIR, PromptLibrary
+
+    corpus, _, _ = clean
+    prompts = tmp_path / "prompts"
+    shutil.copytree(DEFAULT_PROMPTS_DIR, prompts)
+    out = tmp_path / "out"
+    with pytest.raises(RuntimeError):
+        Pipeline(recipe(corpus), out, SeededEngine(4), HashEmbedder(), PromptLibrary(prompts),
+                 show_progress=False).run()
+    query = prompts / "retrieval" / "query.j2"
+    query.write_text(query.read_text().replace("Do not copy", "Never copy"))
+    with pytest.raises(UserError, match=r"templates\.retrieval/query"):
+        Pipeline(recipe(corpus), out, SeededEngine(), HashEmbedder(), PromptLibrary(prompts),
+                 show_progress=False).run()
+
+
+def test_overwrite_starts_over(clean, tmp_path):
+    corpus, expected, calls = clean
+    out = tmp_path / "out"
+    with pytest.raises(RuntimeError):
+        Pipeline(recipe(corpus), out, SeededEngine(6), HashEmbedder(), show_progress=False).run()
+    engine = SeededEngine()
+    Pipeline(recipe(corpus), out, engine, HashEmbedder(), show_progress=False).run(overwrite=True)
+    assert engine.calls == calls and snapshot(out) == expected

@@ -71,7 +71,8 @@ class RunFolder:
         self.manifest = self.root / "manifest.json"
 
     def holds_run(self) -> bool:
-        return self.manifest.exists() or self.generated.exists()
+        """A manifest or generated files: an earlier run (empty folders are not one)."""
+        return self.manifest.exists() or (self.generated.is_dir() and any(self.generated.iterdir()))
 
     def create(self, overwrite: bool, resume: bool = False) -> None:
         """Make the folders. An earlier run is resumed (`resume`), replaced (`overwrite`),

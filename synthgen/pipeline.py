@@ -127,7 +127,7 @@ class Pipeline:
             if self.folder.holds_run() and not overwrite:
                 raise UserError(f"output folder {self.root_name} holds a run without a state.json (an older "
                                 "synthgen, or not a run): pass --overwrite to replace it, or choose another --out")
-            self.folder.create(overwrite)
+            self.folder.create(overwrite)  # empty folders first, then the state that names them a run
             checkpoint = Checkpoint(fingerprint)
             save_checkpoint(self.folder.root, checkpoint)
             return checkpoint

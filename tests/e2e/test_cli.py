@@ -32,12 +32,18 @@ def test_missing_corpus_is_one_line(tmp_path):
     assert "does not exist" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_existing_run_is_not_overwritten_silently(man_run, man_recipe):
+def test_a_finished_run_is_not_run_again_and_a_changed_one_is_refused(man_run, man_recipe):
     out, _ = man_run
-    before = sorted(p.name for p in (out / "data").iterdir())
-    result = synthgen_cli("run", str(man_recipe), "--out", str(out))
-    assert result.returncode == 2 and "--overwrite" in result.stderr
-    assert sorted(p.name for p in (out / "data").iterdir()) == before
+    before = {p.name: p.read_bytes() for p in (out / "data").iterdir()}
+    manifest = (out / "manifest.json").read_bytes()
+    result = synthgen_cli("run", str(man_recipe), "--out", str(out), "--quiet")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert {p.name: p.read_bytes() for p in (out / "data").iterdir()} == before
+    assert (out / "manifest.json").read_bytes() == manifest
+    changed = synthgen_cli("run", str(man_recipe), "--out", str(out), "--set", "generator.temperature=0.3")
+    assert changed.returncode == 2 and "generator.temperature (0.7 -> 0.3)" in changed.stderr
+    assert "--overwrite" in changed.stderr and len(changed.stderr.strip().splitlines()) == 1
+    assert {p.name: p.read_bytes() for p in (out / "data").iterdir()} == before
 
 
 def test_render_keeps_document_text_literal(tmp_path):

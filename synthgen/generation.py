@@ -14,6 +14,7 @@ from typing import Sequence
 
 from synthgen.corpus import Reject
 from synthgen.engines.base import GenerationRequest, Generator
+from synthgen.gates.base import normalize_text
 from synthgen.parsing import parse_json_output
 from synthgen.prompts import PromptLibrary
 from synthgen.recipe import GeneratorConfig
@@ -59,6 +60,22 @@ def build_requests(stage: Stage, items: Sequence[WorkItem], prompts: PromptLibra
     ]
 
 
+def echoed_prompt(answer: dict, request: GenerationRequest, variables: dict) -> str:
+    """"copied_prompt" when a value of the answer is a key name of the schema or a phrase of
+    the prompt's own instructions (not of its passage or other variables): small models
+    answer "hard_negative_document" or "a faithful, fluent translation into English"."""
+    keys = {normalize_text(k) for k in (request.schema or {}).get("properties", {})}
+    prompt = normalize_text(" ".join(m["content"] for m in request.messages))
+    data = [normalize_text(str(v)) for v in variables.values()]
+    for value in answer.values():
+        if not isinstance(value, str):
+            continue
+        text = normalize_text(value)
+        if text in keys or (len(text.split()) >= 3 and text in prompt and not any(text in d for d in data)):
+            return "copied_prompt"
+    return ""
+
+
 def run_stage(stage: Stage, task_name: str, items: Sequence[WorkItem], generator: Generator,
               prompts: PromptLibrary, sampling: GeneratorConfig) -> tuple[list[WorkItem], list[Reject], StageStats]:
     """Generate, parse and apply one stage for all items; return survivors and rejects."""
@@ -78,7 +95,8 @@ def run_stage(stage: Stage, task_name: str, items: Sequence[WorkItem], generator
         stats.cached_tokens += output.cached_tokens
         item.raw[stage.name] = output.text
         parsed = parse_json_output(output.text, request.schema)
-        reason = parsed.reason if not parsed.ok else stage.apply(item, parsed.value)
+        reason = parsed.reason if not parsed.ok else echoed_prompt(parsed.value, request, stage.variables(item))
+        reason = reason or stage.apply(item, parsed.value)
         if reason and output.finish_reason == "length":
             reason = "truncated_output"
         if reason:

@@ -12,7 +12,7 @@ pair teaches an embedder string matching, not retrieval. Two measures, on normal
   a pasted phrase.
 
 Queries shorter than `min_query_chars` are exempt: a few keywords legitimately reuse the
-passage's terms.
+passage's terms; a query equal to its positive (after normalization) is leakage at any length.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class LeakageFilter:
             ratio = fuzz.partial_ratio(query, positive) if query and positive else 0.0
             words = query.split()
             copied = longest_copied_run(words, positive.split())
-            leaked = len(query) >= self.config.min_query_chars and (
+            leaked = query == positive or len(query) >= self.config.min_query_chars and (
                 ratio >= self.config.max_partial_ratio or copied >= self.config.max_copied_words
                 or copied >= self.config.max_copied_fraction * len(words))
             reasons.append("leakage" if leaked else "")

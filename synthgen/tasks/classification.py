@@ -95,11 +95,12 @@ class ClassificationTask(BaseTask):
 
 
 def _label_sets_of(answer: dict[str, Any]) -> list[LabelSet]:
-    """Valid label sets of one brainstorm answer: an instruction and >= 2 distinct labels."""
+    """Valid label sets of one brainstorm answer: an instruction that starts with "Classify"
+    (as the prompt asks) and >= 2 distinct labels."""
     found = []
     for task in answer.get("tasks", []):
         labels = list(dict.fromkeys(" ".join(str(x).split()) for x in task.get("labels", []) if str(x).strip()))
         instruction = clean_list_item(task.get("instruction", ""))
-        if instruction and len({x.casefold() for x in labels}) >= 2:
+        if instruction.casefold().startswith("classify") and len({x.casefold() for x in labels}) >= 2:
             found.append(LabelSet(instruction, labels))
     return found

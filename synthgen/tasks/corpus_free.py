@@ -57,7 +57,7 @@ class CorpusFreeTask(BaseTask):
 
     def prepare(self, brainstormer: Brainstormer) -> BrainstormReport:
         report = brainstormer.run(self.name, "corpus_free/brainstorm", self.config.brainstorm,
-                                  lambda answer: [clean_list_item(t) for t in answer["tasks"]], str)
+                                  _definitions_of, str)
         self.definitions = report.ideas
         return report
 
@@ -101,3 +101,13 @@ class CorpusFreeTask(BaseTask):
         return self.row(item, instruction=item.document.text, query=f["query"], positive=f["positive"],
                         negatives=[f["negative"]], query_type=f["query_type"], difficulty=f["difficulty"],
                         query_language=f["language"], document_language=f["language"])
+
+
+MIN_DEFINITION_WORDS = 5
+
+
+def _definitions_of(answer: dict[str, Any]) -> list[str]:
+    """Task definitions of one brainstorm answer: sentences, not topic names ("Business and
+    Marketing" is not a retrieval task)."""
+    found = [clean_list_item(t) for t in answer["tasks"]]
+    return [t for t in found if len(t.split()) >= MIN_DEFINITION_WORDS]

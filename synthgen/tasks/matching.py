@@ -21,6 +21,9 @@ from synthgen.recipe import MatchingTaskConfig, Recipe
 from synthgen.tasks.base import BaseTask, Stage, WorkItem, weighted_choice
 
 
+SHORT_WORDS = 30  # the prompt asks for under 20 words per side
+
+
 class MatchingTask(BaseTask):
     name = "matching"
     default_gates = ("language", "cosine")
@@ -44,6 +47,8 @@ class MatchingTask(BaseTask):
         text, positive = (" ".join(str(answer[key]).split()) for key in ("input", "positive_document"))
         if normalize_text(text) == normalize_text(positive):
             return "identical_pair"
+        if item.fields["kind"] == "short_short" and max(len(text.split()), len(positive.split())) > SHORT_WORDS:
+            return "too_long_for_short"
         item.fields.update(input=text, positive=positive)
         return ""
 

@@ -133,3 +133,12 @@ def test_longest_copied_run_counts_consecutive_words():
 
     assert longest_copied_run("a b c x d e".split(), "z a b c d e".split()) == 3
     assert longest_copied_run([], "a b".split()) == 0
+
+
+def test_a_query_equal_to_its_positive_is_leakage_at_any_length():
+    from synthgen.gates.leakage import LeakageFilter
+    from synthgen.recipe import LeakageGateConfig
+
+    rows = [{"query": "Millionaire", "positive": "millionaire!"}, {"query": "Millionaire", "positive": "A rich man."}]
+    verdict = LeakageFilter(LeakageGateConfig()).check(rows, None)
+    assert verdict.reasons == ["leakage", ""]

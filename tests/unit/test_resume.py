@@ -33,7 +33,8 @@ def fake_value(schema: dict, seed: int, key: str = ""):
     if kind == "array":
         return [fake_value(schema["items"], seed * 7 + i, key) for i in range(max(schema.get("minItems", 1), 2))]
     words = [WORDS[(seed >> (3 * i)) % len(WORDS)] for i in range(6)]
-    return f"{key} {' '.join(words)} {seed % 9973}"[: schema.get("maxLength", 200)]
+    lead = "Classify" if key == "instruction" else key  # brainstormed label sets must classify
+    return f"{lead} {' '.join(words)} {seed % 9973}"[: schema.get("maxLength", 200)]
 
 
 class SeededEngine:

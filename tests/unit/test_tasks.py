@@ -248,3 +248,53 @@ def test_document_text_reaches_the_prompt_literally(task_name):
     item.fields.setdefault("persona", "a Linux system administrator")
     user = build_requests(task.stages[-1], [item], PromptLibrary(), task.recipe.generator)[0].messages[-1]["content"]
     assert "{{ 7 * 7 }}" in user and "49" not in user
+
+
+@pytest.mark.parametrize("task_name, answer", [
+    ("corpus_free", {"user_query": "chmod recursive", "positive_document": "Use chmod -R to change modes.",
+                     "hard_negative_document": "hard_negative_document"}),
+    ("bitext", {"translation": "a faithful, fluent translation into German.",
+                "wrong_translation": "Informationen über die Ordner auflisten."}),
+])
+def test_answers_that_echo_the_prompt_are_rejected(task_name, answer):
+    task, items = items_for(task_name, 1)
+    kept, rejects, _ = run_last_stage(task, items, [(orjson.dumps(answer).decode(), "stop")])
+    assert kept == [] and rejects[0].reason == "copied_prompt"
+
+
+def test_words_of_the_passage_are_not_an_echo_of_the_prompt():
+    task, items = items_for("matching", 1)
+    answer = {"input": "List information about the FILEs", "positive_document": "What does ls print for a folder"}
+    kept, rejects, _ = run_last_stage(task, items, [(orjson.dumps(answer).decode(), "stop")])
+    assert len(kept) == 1, rejects
+
+
+def test_short_short_matching_refuses_paragraphs():
+    recipe = build_recipe({"name": "t", "corpus": [{"path": "x"}], "tasks": {"matching": {"kinds": {"short_short": 1}}}})
+    task = build_tasks(recipe)["matching"]
+    item = WorkItem(TEXT, 0, "matching", 3)
+    task.plan(item)
+    long_text = " ".join(["word"] * 45)
+    answer = {"input": "Sorting files by size", "positive_document": long_text}
+    kept, rejects, _ = run_stage(task.stages[0], task.name, [item],
+                                 Scripted([(orjson.dumps(answer).decode(), "stop")]), PromptLibrary(), recipe.generator)
+    assert kept == [] and rejects[0].reason == "too_long_for_short"
+
+
+def test_brainstormed_ideas_are_cleaned_filtered_and_deduplicated():
+    from synthgen.brainstorm import deduplicate
+    from synthgen.tasks.classification import _label_sets_of
+    from synthgen.tasks.corpus_free import _definitions_of
+
+    sets = _label_sets_of({"tasks": [
+        {"instruction": "1. Classify the sentiment of a product review", "labels": ["positive", "negative"]},
+        {"instruction": "Start selling online", "labels": ["yes", "no"]},
+        {"instruction": "Classify the topic", "labels": ["a", "A"]}]})
+    assert [(s.instruction, s.labels) for s in sets] == [("Classify the sentiment of a product review",
+                                                          ["positive", "negative"])]
+    definitions = _definitions_of({"tasks": ["- Retrieve manual pages that explain a shell command",
+                                             "Business and Marketing"]})
+    assert definitions == ["Retrieve manual pages that explain a shell command"]
+    ideas = ["Retrieve manual pages that explain a shell command", "retrieve manual pages that explain a shell command!",
+             "Retrieve manual pages that explain a shell command.", "Find recipes for a list of ingredients in the fridge"]
+    assert deduplicate(ideas, str) == [ideas[0], ideas[3]]

@@ -66,12 +66,21 @@ class CorpusConfig:
 
 @dataclass(frozen=True)
 class GeneratorConfig:
-    """The LLM that writes the data and how it samples.
+    """The LLM that writes the data, how it samples, and which engine runs it.
 
-    `model` is a hub id or local path handed to vLLM unchanged (e.g. "Qwen/Qwen3-32B"), or
-    `builtin:smollm2-135m-instruct`, the small model shipped on PyPI for CPU demos and tests.
-    `structured_outputs` makes vLLM enforce each template's JSON schema while decoding.
+    `engine = "vllm"` (default) runs the model in-process with vLLM: `model` is a hub id or
+    local path handed to vLLM unchanged (e.g. "Qwen/Qwen3-32B"), or
+    `builtin:smollm2-135m-instruct`, the small model shipped on PyPI for CPU demos and tests;
     `engine_kwargs` go to `vllm.LLM(...)` as they are (tensor_parallel_size, max_model_len...).
+    `engine = "openai"` sends chat completions to an OpenAI-compatible server at `base_url`
+    (vLLM, SGLang, llama.cpp, hosted APIs): `model` is the name the server serves (vLLM's
+    `--served-model-name`; a `builtin:` name is sent as its hub id, e.g.
+    "HuggingFaceTB/SmolLM2-135M-Instruct"), the key is read from the environment variable
+    named `api_key_env` (unset: no Authorization header), at most `concurrency` requests are
+    in flight, and a failed request is retried up to `max_retries` times; `request_timeout`
+    (seconds) bounds each attempt. `engine_kwargs` do not apply to it.
+    `structured_outputs` makes the engine enforce each template's JSON schema while decoding
+    (vLLM's structured outputs; `response_format` json_schema on a server).
     """
 
     model: str = BUILTIN_GENERATOR
@@ -80,12 +89,33 @@ class GeneratorConfig:
     max_tokens: int = 256
     structured_outputs: bool = True
     engine_kwargs: dict[str, Any] = field(default_factory=dict)
+    engine: str = "vllm"
+    base_url: str = ""
+    api_key_env: str = "OPENAI_API_KEY"
+    concurrency: int = 16
+    max_retries: int = 6
+    request_timeout: float = 120.0
 
     def __post_init__(self) -> None:
         _check("generator.model", bool(self.model), "must name a model", self.model)
         _check("generator.temperature", 0 <= self.temperature <= 2, "must be in [0, 2]", self.temperature)
         _check("generator.top_p", 0 < self.top_p <= 1, "must be in (0, 1]", self.top_p)
         _check("generator.max_tokens", self.max_tokens >= 8, "must be >= 8", self.max_tokens)
+        _one_of("generator.engine", self.engine, ("vllm", "openai"))
+        if self.engine == "openai":
+            _check("generator.base_url", bool(self.base_url),
+                   "is required when generator.engine = 'openai' (e.g. \"http://127.0.0.1:8000/v1\")", self.base_url)
+        if self.base_url:
+            _check("generator.base_url", self.base_url.startswith(("http://", "https://")),
+                   "must start with http:// or https://", self.base_url)
+        # The value is not echoed: a key pasted here by mistake must not reach the terminal.
+        name_ok = self.api_key_env == "" or (self.api_key_env.isidentifier() and self.api_key_env.isascii())
+        _check("generator.api_key_env", name_ok,
+               "must be the NAME of an environment variable holding the key (letters, digits, _), "
+               "never the key itself", None)
+        _check("generator.concurrency", self.concurrency >= 1, "must be >= 1", self.concurrency)
+        _check("generator.max_retries", self.max_retries >= 0, "must be >= 0", self.max_retries)
+        _check("generator.request_timeout", self.request_timeout > 0, "must be > 0 seconds", self.request_timeout)
 
 
 @dataclass(frozen=True)

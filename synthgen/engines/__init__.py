@@ -7,9 +7,23 @@ from synthgen.recipe import EmbedderConfig, GeneratorConfig
 
 
 def load_generator(config: GeneratorConfig) -> Generator:
-    """The vLLM generator a recipe's `generator` table names (`builtin:` models resolved)."""
+    """The generator a recipe's `generator` table names: vLLM in-process (`engine = "vllm"`,
+    `builtin:` models resolved to their local checkpoint) or an OpenAI-compatible server
+    (`engine = "openai"`, `builtin:` names sent as their hub id, the server's served name)."""
+    from synthgen.models import BUILTIN_MODELS, BUILTIN_PREFIX, public_model_id
+
+    if config.engine == "openai":
+        from synthgen.engines.openai_engine import OpenAIGenerator
+        from synthgen.errors import UserError
+
+        if config.model.startswith(BUILTIN_PREFIX) and config.model not in BUILTIN_MODELS:
+            raise UserError(f"unknown builtin model {config.model!r}: known are {', '.join(BUILTIN_MODELS)}")
+        served = public_model_id(config.model)
+        return OpenAIGenerator(config.base_url, served, served, config.structured_outputs, config.api_key_env,
+                               config.concurrency, config.max_retries, config.request_timeout)
+
     from synthgen.engines.vllm_engine import VLLMGenerator
-    from synthgen.models import public_model_id, resolve_model
+    from synthgen.models import resolve_model
 
     return VLLMGenerator(resolve_model(config.model), public_model_id(config.model),
                          config.structured_outputs, config.engine_kwargs)

@@ -26,9 +26,12 @@ from synthgen.recipe import CorpusConfig
 
 @dataclass(frozen=True)
 class Document:
+    """A corpus document. `truncated`: its text was cut to fit the generator's context."""
+
     id: str
     text: str
     language: str
+    truncated: bool = False
 
 
 @dataclass(frozen=True)
@@ -219,12 +222,18 @@ def count_records(config: CorpusConfig, path: Path) -> int:
         import pyarrow.parquet as pq
 
         files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
-        try:
-            return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
-        except (OSError, pa.ArrowException) as exc:
-            raise UserError(f"corpus: {path} is not a readable Parquet file ({exc})") from None
+        return sum(_parquet_rows(f) for f in files)
     if fmt == "text_dir":
         return sum(1 for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
     if fmt == "code":  # parses the files once more: units are only known after parsing
         return sum(1 for _ in read_code_units(path, config.code_languages))
     return len(_load_hf_dataset(path))
+
+
+def _parquet_rows(file: Path) -> int:
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(file).metadata.num_rows
+    except (OSError, pa.ArrowException) as exc:
+        raise UserError(f"corpus: {file} is not a readable Parquet file ({exc})") from None

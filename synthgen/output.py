@@ -12,11 +12,13 @@ half-written shard under its final name.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import orjson
 import pyarrow as pa
@@ -24,6 +26,23 @@ import pyarrow.parquet as pq
 
 from synthgen.corpus import Reject
 from synthgen.errors import UserError
+
+
+_WRITE_ERRORS = {errno.ENOSPC: "no space left", errno.EDQUOT: "disk quota exceeded", errno.EROFS: "read-only",
+                 errno.EACCES: "permission denied", errno.EPERM: "not permitted", errno.EFBIG: "file too large"}
+
+
+@contextlib.contextmanager
+def output_errors(root: Path) -> Iterator[None]:
+    """Turn a full, read-only or forbidden output folder into one line (UserError)."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in _WRITE_ERRORS:
+            raise
+        where = exc.filename or root
+        raise UserError(f"cannot write to {where}: {_WRITE_ERRORS[exc.errno]} ({exc.strerror}); what was committed "
+                        f"is kept: free space or fix the folder, then rerun the same command to resume") from None
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -46,10 +65,12 @@ def write_parquet(path: Path, table: pa.Table) -> dict[str, Any]:
 
 
 def documents_table(documents: list[Any]) -> pa.Table:
-    """A shard's documents (id, text, language) as a table."""
+    """A shard's documents (id, text, language, truncated) as a table."""
     return pa.table({"id": [d.id for d in documents], "text": [d.text for d in documents],
-                     "language": [d.language for d in documents]},
-                    schema=pa.schema([("id", pa.string()), ("text", pa.string()), ("language", pa.string())]))
+                     "language": [d.language for d in documents],
+                     "truncated": [bool(getattr(d, "truncated", False)) for d in documents]},
+                    schema=pa.schema([("id", pa.string()), ("text", pa.string()), ("language", pa.string()),
+                                      ("truncated", pa.bool_())]))
 
 
 def file_sha256(path: Path) -> str:

@@ -30,7 +30,7 @@ from synthgen.engines import Embedder, Generator, load_embedder, load_generator
 from synthgen.generation import StageStats, run_stage
 from synthgen.models import public_model_id
 from synthgen.finalize import FinalizeReport, Finalizer
-from synthgen.output import RejectLog, RunFolder, documents_table, write_parquet
+from synthgen.output import RejectLog, RunFolder, documents_table, output_errors, write_parquet
 from synthgen.errors import UserError
 from synthgen.personas import PersonaIndex, library_path, load_personas
 from synthgen.progress import RunProgress
@@ -46,6 +46,7 @@ class RunState:
 
     documents_read: int = 0
     documents_kept: int = 0
+    documents_truncated: int = 0
     work_items: int = 0
     stages: dict[str, StageStats] = field(default_factory=dict)
     brainstorm: dict[str, Any] = field(default_factory=dict)
@@ -65,9 +66,16 @@ class Pipeline:
         self._embedder = embedder
         self.show_progress = show_progress
         self.state = RunState()
+        self._token_limits: dict[str, int] = {}
 
     def run(self, limit_docs: int | None = None, overwrite: bool = False, force: bool = False) -> dict[str, Any]:
-        """Run the recipe; an earlier, unfinished run in the same folder is resumed."""
+        """Run the recipe; an earlier, unfinished run in the same folder is resumed.
+        A full or read-only output folder stops the run with one line; what was committed
+        stays, and the same command resumes once there is room."""
+        with output_errors(self.folder.root):
+            return self._run(limit_docs, overwrite, force)
+
+    def _run(self, limit_docs: int | None, overwrite: bool, force: bool) -> dict[str, Any]:
         started = time.perf_counter()
         self._check_templates()
         total = sum(count_records(c, c.resolved_path()) for c in self.recipe.corpus)
@@ -91,12 +99,16 @@ class Pipeline:
                 self.state.documents_read += read
                 self.state.documents_kept += len(batch)
                 rejects.write(corpus_rejects)
+                batch = self._fit_to_context(batch)
                 items = self._plan(batch, index, rejects)
                 self._run_shard(shard, batch, items, rejects, progress)
                 self._commit(checkpoint, rejects, shards_done=shard + 1)
             if not checkpoint.standalone_done:
                 self._run_standalone(shard + 1, rejects, progress)
                 self._commit(checkpoint, rejects, standalone_done=True)
+        if not self.state.documents_kept and self.recipe.corpus:
+            raise UserError(f"corpus: no usable documents in {', '.join(c.path for c in self.recipe.corpus)} "
+                            f"({self.state.documents_read} records read; reasons in {self.folder.rejects})")
         generation_seconds = time.perf_counter() - started
         report = Finalizer(self.folder, self.recipe, embedder).run()
         manifest = self._write_manifest(report, rejects, generation_seconds, time.perf_counter() - started)
@@ -145,9 +157,8 @@ class Pipeline:
         counters = checkpoint.counters
         if not counters:
             return
-        self.state = RunState(counters["documents_read"], counters["documents_kept"], counters["work_items"],
-                              {name: StageStats(**stats) for name, stats in counters["stages"].items()},
-                              counters["brainstorm"])
+        stages = {name: StageStats(**stats) for name, stats in counters["stages"].items()}
+        self.state = RunState(**{**counters, "stages": stages})
 
     def _commit(self, checkpoint: Checkpoint, rejects: RejectLog, **progress: Any) -> None:
         """Record what is on disk now: a crash after this resumes from here."""
@@ -212,8 +223,32 @@ class Pipeline:
             yield batch, dropped, read
 
     def _records(self) -> Iterator[Document | Reject]:
-        for config in self.recipe.corpus:
-            yield from read_corpus(config, config.resolved_path())
+        for number, config in enumerate(self.recipe.corpus):
+            for item in read_corpus(config, config.resolved_path()):
+                if isinstance(item, Document) and config.max_tokens:
+                    self._token_limits[item.id] = config.max_tokens
+                yield item
+
+    def _fit_to_context(self, documents: list[Document]) -> list[Document]:
+        """Documents cut to the tokens their prompts can hold, flagged `truncated`: the
+        generator's context minus the longest completion and a reserve for the template,
+        or the corpus's `max_tokens` when smaller."""
+        generator = self._generator_instance()
+        context = getattr(generator, "context_length", None)
+        longest = max([t.config.max_tokens or self.recipe.generator.max_tokens for t in self.tasks.values()])
+        budget = context - longest - PROMPT_RESERVE_TOKENS if context else None
+        if budget is not None and budget < MIN_DOCUMENT_TOKENS:
+            raise UserError(f"generator: a context of {context} tokens leaves {budget} for a document after "
+                            f"max_tokens {longest}: raise engine_kwargs.max_model_len or lower max_tokens")
+        fitted = []
+        for document in documents:
+            limits = [x for x in (budget, self._token_limits.pop(document.id, None)) if x]
+            text = _fit(generator, document.text, min(limits)) if limits else document.text
+            if text != document.text:
+                document = dataclasses.replace(document, text=text, truncated=True)
+                self.state.documents_truncated += 1
+            fitted.append(document)
+        return fitted
 
     def _run_standalone(self, shard: int, rejects: RejectLog, progress: RunProgress) -> None:
         """Items that need no document (corpus-free tasks), as one last shard."""
@@ -277,6 +312,7 @@ class Pipeline:
             "prompts": {stage.template: self.prompts.get(stage.template).sha256
                         for task in self.tasks.values() for stage in task.stages},
             "counts": {"documents_read": self.state.documents_read, "documents_kept": self.state.documents_kept,
+                       "documents_truncated": self.state.documents_truncated,
                        "work_items": self.state.work_items, "generated_rows": report.rows_in},
             "generation_removals": dict(sorted(rejects.counts.items())),
             "brainstorm": self.state.brainstorm,
@@ -329,6 +365,18 @@ def _batched(iterable: Iterator[Document], size: int) -> Iterator[list[Document]
 def _plain(idea: Any) -> Any:
     """A brainstormed idea as JSON-ready data (label sets are dataclasses)."""
     return dataclasses.asdict(idea) if dataclasses.is_dataclass(idea) else idea
+
+
+PROMPT_RESERVE_TOKENS = 768  # template instructions and persona candidates around the document
+MIN_DOCUMENT_TOKENS = 64
+
+
+def _fit(generator: Generator, text: str, max_tokens: int) -> str:
+    """`text` within `max_tokens` tokens: by the generator's tokenizer when it has one,
+    else by 3 characters per token (a safe bound for most tokenizers)."""
+    if hasattr(generator, "fit_text"):
+        return generator.fit_text(text, max_tokens)
+    return text if len(text) <= 3 * max_tokens else text[: 3 * max_tokens].rsplit(" ", 1)[0]
 
 
 def checkpoint_resumes(root: Path) -> int:

@@ -35,6 +35,9 @@ class CorpusConfig:
     `format` is one of jsonl, parquet, text_dir, hf_dataset, code or auto (guessed from the
     path). `code` reads a source tree and makes one document per definition (function,
     class) in the `code_languages` listed; such documents are what `code_retrieval` uses.
+    Documents longer than `max_tokens` generator tokens are cut to it and flagged
+    (`truncated` in the run's documents, `documents_truncated` in the manifest); 0 fits
+    them to the generator's context (max_model_len - max_tokens - a reserve for the prompt).
     `language_column = ""` means: detect each document's language. Documents longer than
     `max_chars` or shorter than `min_chars` are rejected with their reason.
     """
@@ -46,6 +49,7 @@ class CorpusConfig:
     language_column: str = "language"
     min_chars: int = 1
     max_chars: int = 20_000
+    max_tokens: int = 0
     code_languages: list[str] = field(default_factory=lambda: ["python"])
 
     def resolved_path(self) -> Path:
@@ -62,6 +66,8 @@ class CorpusConfig:
         _check("corpus.min_chars", self.min_chars >= 1, "must be >= 1", self.min_chars)
         _check("corpus.max_chars", self.max_chars >= self.min_chars, "must be >= corpus.min_chars", self.max_chars)
         _check("corpus.text_column", bool(self.text_column), "must not be empty", self.text_column)
+        _check("corpus.max_tokens", self.max_tokens >= 0, "must be >= 0 (0: fit the generator's context)",
+               self.max_tokens)
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,17 @@ class VLLMGenerator:
         self._vllm = vllm
         self._llm = vllm.LLM(model=model, **_with_defaults(engine_kwargs, enable_prefix_caching=True))
 
+    @property
+    def context_length(self) -> int:
+        """The engine's maximum prompt + completion length in tokens (`max_model_len`)."""
+        return int(self._llm.llm_engine.model_config.max_model_len)
+
+    def fit_text(self, text: str, max_tokens: int) -> str:
+        """`text` cut to at most `max_tokens` tokens of the model's tokenizer."""
+        tokenizer = self._llm.get_tokenizer()
+        ids = tokenizer.encode(text, add_special_tokens=False)
+        return text if len(ids) <= max_tokens else tokenizer.decode(ids[:max_tokens]).strip()
+
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationOutput]:
         if not requests:
             return []

@@ -80,6 +80,9 @@ class Pipeline:
         self._check_templates()
         total = sum(count_records(c, c.resolved_path()) for c in self.recipe.corpus)
         total = min(total, limit_docs) if limit_docs is not None else total
+        if self.recipe.corpus and total == 0:
+            raise UserError(f"corpus: {', '.join(c.path for c in self.recipe.corpus)} holds no documents "
+                            "(check corpus.path and corpus.format)")
         personas = load_personas(self.recipe.personas.libraries)
         checkpoint = self._open_folder(limit_docs, overwrite, force)
         if checkpoint.complete:

@@ -21,7 +21,9 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, model: str, model_id: str, query_prompt: str = "", batch_size: int = 64):
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
+        transformers_logging.disable_progress_bar()  # no "Loading weights" bars on stderr
         self.model_id = model_id
         self.query_prompt = query_prompt
         self.batch_size = batch_size

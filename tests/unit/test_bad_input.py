@@ -127,7 +127,7 @@ def test_an_empty_corpus_is_one_line(tmp_path):
     empty.write_bytes(b"")
     with pytest.raises(UserError) as info:
         run(recipe(empty), tmp_path / "out")
-    assert "no usable documents" in one_line(info.value)
+    assert "holds no documents" in one_line(info.value)
 
 
 def test_invalid_utf8_lines_are_counted_rejects_and_the_rest_runs(tmp_path):

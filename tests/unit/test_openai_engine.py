@@ -177,7 +177,8 @@ def test_request_fields_and_schema_as_response_format():
     with ScriptedServer() as server:
         generator(server).generate([request(0, schema), request(1)])
         generator(server, structured_outputs=False).generate([request(2, schema)])
-    first, second, third = (r["body"] for r in server.received)
+    by_text = {r["body"]["messages"][-1]["content"]: r["body"] for r in server.received}  # any arrival order
+    first, second, third = (by_text[f"request {i}"] for i in range(3))
     assert server.received[0]["path"] == "/v1/chat/completions"
     assert first["model"] == "served-name"
     assert first["messages"] == request(0).messages

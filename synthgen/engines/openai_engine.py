@@ -102,11 +102,39 @@ class OpenAIGenerator:
         self.backoff = backoff or Backoff()
         self._rng = random.Random(seed)
         self._schema_supported = True
+        self._context_length: int | None | bool = False  # False: not asked yet
         self.stats = {"requests": 0, "attempts": 0, "retries": 0, "errors": 0}
 
     def __repr__(self) -> str:
         return (f"OpenAIGenerator(url={_safe_url(self.url)!r}, model={self.model!r}, "
                 f"concurrency={self.concurrency}, api_key_env={self.api_key_env!r})")
+
+    @property
+    def context_length(self) -> int | None:
+        """The served model's context in tokens where the server tells it (vLLM and SGLang
+        list `max_model_len` in `/v1/models`), else None; asked once. The pipeline fits
+        documents to it, so that prompts are not refused as too long."""
+        if self._context_length is False:
+            self._context_length = self._ask_context_length()
+        return self._context_length  # type: ignore[return-value]
+
+    def _ask_context_length(self) -> int | None:
+        import httpx
+
+        try:
+            reply = httpx.get(f"{self.base_url}/models", headers=self._headers(),
+                              timeout=min(self.request_timeout, 30.0))
+            for entry in reply.json().get("data", []) if reply.status_code == 200 else []:
+                if entry.get("id") == self.model and isinstance(entry.get("max_model_len"), int):
+                    return entry["max_model_len"]
+        except (httpx.HTTPError, ValueError, AttributeError, TypeError):
+            pass
+        log.debug("%s/models does not give the context length of %s", _safe_url(self.base_url), self.model)
+        return None
+
+    def _headers(self) -> dict[str, str]:
+        key = os.environ.get(self.api_key_env, "") if self.api_key_env else ""
+        return {"Authorization": f"Bearer {key}"} if key else {}
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationOutput]:
         if not requests:
@@ -127,8 +155,8 @@ class OpenAIGenerator:
     async def _generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationOutput]:
         import httpx
 
-        key = os.environ.get(self.api_key_env, "") if self.api_key_env else ""
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        headers = self._headers()
+        key = headers.get("Authorization", "").removeprefix("Bearer ")
         limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
         timeout = httpx.Timeout(self.request_timeout, connect=min(self.request_timeout, 30.0))
         semaphore = asyncio.Semaphore(self.concurrency)

@@ -19,6 +19,7 @@ import orjson
 import pyarrow.parquet as pq
 import pytest
 
+from synthgen.engines.openai_engine import OpenAIGenerator
 from synthgen.models import public_model_id, resolve_model
 from synthgen.personas import load_personas
 from synthgen.rows import DIFFICULTIES, QUESTION_TYPES, ROW_SCHEMA
@@ -147,6 +148,11 @@ def test_run_against_vllm_serve(openai_run, man_corpus):
           + "; ".join(f"{name}: {s['requests']} requests, {s['completion_tokens']} tokens in {s['seconds']:.1f} s, "
                       f"{s['cached_tokens']} of {s['prompt_tokens']} prompt tokens cached"
                       for name, s in stages.items()))
+
+
+def test_context_length_comes_from_the_server(vllm_server, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", SENTINEL)
+    assert OpenAIGenerator(vllm_server.base_url, SERVED).context_length == 4096  # --max-model-len
 
 
 def test_same_kinds_of_rows_as_the_in_process_engine(openai_run, man_corpus, tmp_path):

@@ -62,8 +62,9 @@ def echo(index: int, body: dict[str, Any]) -> Reply:
 class ScriptedServer:
     """A loopback HTTP server answering POST /v1/chat/completions by `script`."""
 
-    def __init__(self, script: Script = echo):
+    def __init__(self, script: Script = echo, models: Reply | None = None):
         self.script = script
+        self.models = models or Reply(404, {"error": "no such route"})
         self.received: list[dict[str, Any]] = []  # {"headers": {...}, "body": {...}}
         self.lock = threading.Lock()
         self.in_flight = 0
@@ -75,6 +76,11 @@ class ScriptedServer:
 
             def log_message(self, *args):  # quiet
                 pass
+
+            def do_GET(self):
+                with outer.lock:
+                    outer.received.append({"path": self.path, "headers": dict(self.headers), "body": None})
+                self._answer(outer.models)
 
             def do_POST(self):
                 length = int(self.headers.get("Content-Length", 0))
@@ -398,6 +404,22 @@ def test_server_without_structured_outputs_falls_back_to_plain_requests():
         outputs = gen.generate([request(i, schema) for i in range(3)])
     assert [o.text for o in outputs] == ["request 0", "request 1", "request 2"]
     assert ["response_format" in r["body"] for r in server.received] == [True, False, False, False]
+
+
+def test_context_length_from_the_models_list(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", SENTINEL)
+    listing = {"object": "list", "data": [{"id": "other", "max_model_len": 8192},
+                                          {"id": "served-name", "object": "model", "max_model_len": 4096}]}
+    with ScriptedServer(models=Reply(body=listing)) as server:
+        gen = generator(server)
+        assert gen.context_length == 4096
+        assert gen.context_length == 4096  # asked once
+        assert [r["path"] for r in server.received] == ["/v1/models"]
+        assert server.received[0]["headers"]["Authorization"] == f"Bearer {SENTINEL}"
+    with ScriptedServer(models=Reply(body={"data": [{"id": "served-name"}]})) as server:  # hosted APIs say nothing
+        assert generator(server).context_length is None
+    with ScriptedServer() as server:  # no /models at all
+        assert generator(server).context_length is None
 
 
 # The API key ----------------------------------------------------------------------------------

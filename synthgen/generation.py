@@ -99,6 +99,10 @@ def run_stage(stage: Stage, task_name: str, items: Sequence[WorkItem], generator
         reason = reason or stage.apply(item, parsed.value)
         if reason and output.finish_reason == "length":
             reason = "truncated_output"
+        elif output.finish_reason.startswith("error:"):  # a server refused this one request (400...)
+            reason = output.finish_reason.replace(":", "_", 1)
+        elif output.finish_reason == "refusal":
+            reason = "refusal"
         if reason:
             short = reason.split(":")[0]
             stats.rejects[short] = stats.rejects.get(short, 0) + 1

@@ -321,6 +321,7 @@ class Pipeline:
             "brainstorm": self.state.brainstorm,
             "resumed": checkpoint_resumes(self.folder.root),
             "stages": {name: vars(stats) for name, stats in self.state.stages.items()},
+            "engine": dict(getattr(self._generator, "stats", {}) or {}),
             "timings": {"generation_seconds": round(sum(s.seconds for s in self.state.stages.values()), 3),
                         "until_generated_seconds": round(generation_seconds, 3)},
         }

@@ -298,3 +298,11 @@ def test_brainstormed_ideas_are_cleaned_filtered_and_deduplicated():
     ideas = ["Retrieve manual pages that explain a shell command", "retrieve manual pages that explain a shell command!",
              "Retrieve manual pages that explain a shell command.", "Find recipes for a list of ingredients in the fridge"]
     assert deduplicate(ideas, str) == [ideas[0], ideas[3]]
+
+
+def test_server_errors_and_refusals_are_rejected_with_their_reason():
+    task, items = items_for("sts", 3)
+    answers = [("", "error:400"), ("I can't help with that.", "refusal"), ("", "stop")]
+    kept, rejects, _ = run_last_stage(task, items, answers)
+    assert kept == [] and [r.reason for r in rejects] == ["error_400", "refusal", "empty_output"]
+    assert rejects[1].detail["raw"] == "I can't help with that."

@@ -66,9 +66,11 @@ def vllm_server_command(model: str, served_name: str, port: int, api_key: str | 
 
 
 def start_vllm_server(model: str, served_name: str, log_path: Path, api_key: str | None = None,
-                      timeout: float = 180.0, env: dict[str, str] | None = None) -> ServerProcess:
-    """Start the server and wait until `/v1/models` lists `served_name`; raise with its log if not."""
-    port = free_port()
+                      timeout: float = 180.0, env: dict[str, str] | None = None,
+                      port: int | None = None) -> ServerProcess:
+    """Start the server (on `port`, else a free one) and wait until `/v1/models` lists
+    `served_name`; raise with its log if not."""
+    port = port or free_port()
     log = open(log_path, "wb")
     started = time.perf_counter()
     process = subprocess.Popen(vllm_server_command(model, served_name, port, api_key), stdout=log,

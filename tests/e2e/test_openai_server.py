@@ -213,3 +213,42 @@ def test_a_wrong_key_stops_the_run_with_one_line(vllm_server, man_corpus, tmp_pa
     for path in (tmp_path / "out").rglob("*"):
         if path.is_file():
             assert wrong.encode() not in path.read_bytes()
+
+
+def _final_ids(out: Path) -> list[str]:
+    return sorted(pq.read_table(out / "data", columns=["id"]).column("id").to_pylist())
+
+
+def test_server_killed_mid_run_then_restarted_the_run_resumes_to_the_clean_ids(vllm_server, man_corpus, tmp_path):
+    """Runs last in this module: it kills the shared server and restarts it on the same port."""
+    recipe = _recipe(tmp_path / "recipe.toml", man_corpus, vllm_server.base_url, concurrency=4, max_retries=2)
+    text = recipe.read_text().replace("[mining]", "[run]\nshard_size = 1\n\n[mining]")
+    recipe.write_text(text)
+    clean, _ = _synthgen_run(recipe, tmp_path / "clean")
+    assert clean.returncode == 0, clean.stderr[-3000:]
+    out = tmp_path / "out"
+    env = {**os.environ, "OPENAI_API_KEY": SENTINEL}
+    exe = Path(sys.executable).with_name("synthgen")
+    run = subprocess.Popen([str(exe), "run", str(recipe), "--out", str(out), "--quiet", "--limit-docs", str(DOCS)],
+                           cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and run.poll() is None:  # kill the server once a shard is committed
+        state = out / "state.json"
+        if state.is_file() and orjson.loads(state.read_bytes()).get("shards_done", 0) >= 1:
+            break
+        time.sleep(0.2)
+    port = int(vllm_server.base_url.rsplit(":", 1)[1].split("/")[0])
+    stop_server(vllm_server, grace=0.0)
+    _, stderr = run.communicate(timeout=300)
+    assert run.returncode == 2, stderr[-3000:]  # retries ran out while the server was down: one line, exit 2
+    assert "Traceback" not in stderr and SENTINEL not in stderr
+    done = orjson.loads((out / "state.json").read_bytes())["shards_done"]
+    assert 1 <= done < DOCS
+    restarted = start_vllm_server(resolve_model(MODEL), SERVED, vllm_server.log_path.with_name("restart.log"),
+                                  api_key=SENTINEL, timeout=240, port=port)
+    vllm_server.process, vllm_server.start_seconds = restarted.process, restarted.start_seconds
+    result, _ = _synthgen_run(recipe, out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert _final_ids(out) == _final_ids(tmp_path / "clean")
+    assert orjson.loads((out / "manifest.json").read_bytes())["resumed"] == 1
+    _assert_key_nowhere(out, result)

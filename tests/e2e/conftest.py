@@ -22,6 +22,18 @@ MAN_PAGES = [
     "pt/man1/apropos.1.gz",
 ]
 REPO = Path(__file__).resolve().parents[2]
+GENERATION_ONLY_GATES = """
+# This run checks generation; the gates have their own tests. Keep the rows that the
+# 135M model's weak queries would lose to the cosine and language gates.
+[gates.cosine]
+enabled = false
+
+[gates.language]
+enabled = false
+
+[mining]
+min_negatives = 0
+"""
 
 
 def render_man_page(path: Path, max_chars: int = 1200) -> str:
@@ -84,16 +96,7 @@ query_length = [4, 12]
 [languages]
 query = {{ en = 0.5, same = 0.5 }}
 
-# This run checks generation; the gates have their own tests. Keep the rows that the
-# 135M model's weak queries would lose to the cosine and language gates.
-[gates.cosine]
-enabled = false
-
-[gates.language]
-enabled = false
-
-[mining]
-min_negatives = 0
+{GENERATION_ONLY_GATES}
 
 [run]
 shard_size = 8

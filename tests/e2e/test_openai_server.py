@@ -23,7 +23,7 @@ from synthgen.engines.openai_engine import OpenAIGenerator
 from synthgen.models import public_model_id, resolve_model
 from synthgen.personas import load_personas
 from synthgen.rows import DIFFICULTIES, QUESTION_TYPES, ROW_SCHEMA
-from tests.e2e.conftest import REPO
+from tests.e2e.conftest import GENERATION_ONLY_GATES, REPO
 from tests.e2e.servers import FAULTS, FaultProxy, fault_schedule, start_vllm_server, stop_server
 
 pytestmark = pytest.mark.engine
@@ -69,16 +69,7 @@ query_length = [4, 12]
 [languages]
 query = {{ en = 0.5, same = 0.5 }}
 
-# Generation is under test here; the gates have their own tests.
-[gates.cosine]
-enabled = false
-
-[gates.language]
-enabled = false
-
-[mining]
-min_negatives = 0
-""", encoding="utf-8")
+{GENERATION_ONLY_GATES}""", encoding="utf-8")
     return path
 
 

@@ -21,7 +21,7 @@ import orjson
 import pyarrow.parquet as pq
 import pytest
 
-from tests.e2e.conftest import REPO, synthgen_cli
+from tests.e2e.conftest import GENERATION_ONLY_GATES, REPO, synthgen_cli
 
 pytestmark = pytest.mark.engine
 
@@ -42,12 +42,7 @@ max_tokens = 96
 engine_kwargs = {{ max_model_len = 4096 }}
 [tasks.retrieval]
 type_and_difficulty = "sample"
-[gates.cosine]
-enabled = false
-[gates.language]
-enabled = false
-[mining]
-min_negatives = 0
+{GENERATION_ONLY_GATES}
 [run]
 shard_size = 2
 """, encoding="utf-8")

@@ -5,7 +5,8 @@ generates examples per task; classification label sets can be brainstormed the s
 Each request here is steered by a persona drawn from the run's library (Persona Hub's
 trick for diversity, arXiv 2406.20094), and the ideas of all requests are deduplicated:
 exact after `normalize_text`, then near (character 5-gram MinHash, Jaccard >= 0.8), the
-first in request order winning. Requests, malformed outputs and duplicates are counted.
+first in request order winning; ideas that copy a line of the prompt (its examples) are
+dropped too. Requests, malformed outputs and duplicates are counted.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, Callable
 
 from synthgen.corpus import Document, Reject
 from synthgen.engines.base import Generator
-from synthgen.gates.base import normalize_text
+from synthgen.gates.base import clean_list_item, normalize_text
 from synthgen.gates.near_dup import NearDupConfig, find_near_duplicates
 from synthgen.generation import StageStats, run_stage
 from synthgen.personas import Persona
@@ -57,8 +58,21 @@ class Brainstormer:
         stage = Stage("brainstorm", template, lambda item: {"persona": item.fields["persona"].persona}, _keep_answer)
         kept, rejects, stats = run_stage(stage, task, items, self.generator, self.prompts, self.sampling)
         ideas = [idea for item in kept for idea in extract(item.fields["answer"])]
-        unique = deduplicate(ideas, key)
+        prompt = self.prompts.get(template).messages({"persona": ""})[-1]["content"]
+        unique = without_prompt_lines(deduplicate(ideas, key), prompt, key)
         return BrainstormReport(unique, rejects, stats, len(ideas) - len(unique))
+
+
+def without_prompt_lines(ideas: list[Any], prompt: str, key: Callable[[Any], str]) -> list[Any]:
+    """Ideas that are not (near) copies of a line of the prompt: small models hand the
+    prompt's examples back as their own ideas."""
+    lines = [line for line in map(clean_list_item, prompt.splitlines()) if len(line.split()) >= 4]
+    texts = lines + [key(idea) for idea in ideas]
+    near = find_near_duplicates([f"{i:09d}" for i in range(len(texts))], texts,
+                                NearDupConfig(threshold=NEAR_DUPLICATE_JACCARD))
+    exact = {normalize_text(line) for line in lines}
+    return [idea for i, idea in enumerate(ideas, start=len(lines))
+            if i not in near and normalize_text(key(idea)) not in exact]
 
 
 def _keep_answer(item: WorkItem, answer: dict[str, Any]) -> str:

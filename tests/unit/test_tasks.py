@@ -306,3 +306,13 @@ def test_server_errors_and_refusals_are_rejected_with_their_reason():
     kept, rejects, _ = run_last_stage(task, items, answers)
     assert kept == [] and [r.reason for r in rejects] == ["error_400", "refusal", "empty_output"]
     assert rejects[1].detail["raw"] == "I can't help with that."
+
+
+def test_brainstormed_ideas_that_copy_the_prompts_examples_are_dropped():
+    from synthgen.brainstorm import without_prompt_lines
+
+    prompt = PromptLibrary().get("corpus_free/brainstorm").messages({"persona": "a nurse"})[-1]["content"]
+    ideas = ["Retrieve company's financial reports for a given stock ticker symbol.",
+             "Retrieve company financial reports for a given stock ticker symbol",
+             "Find nursing guidelines for treating a given symptom in children"]
+    assert without_prompt_lines(ideas, prompt, str) == [ideas[2]]

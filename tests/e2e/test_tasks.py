@@ -61,7 +61,7 @@ max_tokens = 240
 [tasks.code_retrieval]
 weight = 1.0
 [tasks.corpus_free]
-brainstorm = 2
+brainstorm = 4
 examples_per_task = 2
 num_words = [30]
 max_tokens = 240

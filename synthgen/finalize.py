@@ -93,7 +93,7 @@ class Finalizer:
 
     def __init__(self, folder: RunFolder, recipe: Recipe, embedder: Embedder):
         self.folder, self.recipe, self.embedder = folder, recipe, embedder
-        self.tasks = {name: task for name, task in build_tasks(recipe).items()}
+        self.tasks = build_tasks(recipe)
         self.gates = {name: task_gates(recipe, task) for name, task in self.tasks.items()}
         self.report = FinalizeReport()
 

@@ -114,7 +114,8 @@ class Pipeline:
                             f"({self.state.documents_read} records read; reasons in {self.folder.rejects})")
         generation_seconds = time.perf_counter() - started
         report = Finalizer(self.folder, self.recipe, embedder).run()
-        manifest = self._write_manifest(report, rejects, generation_seconds, time.perf_counter() - started)
+        manifest = self._write_manifest(report, rejects, checkpoint.resumed, generation_seconds,
+                                        time.perf_counter() - started)
         self._commit(checkpoint, rejects, complete=True)
         return manifest
 
@@ -140,7 +141,7 @@ class Pipeline:
         previous = None if overwrite else load_checkpoint(self.folder.root)
         if previous is None:
             if self.folder.holds_run() and not overwrite:
-                raise UserError(f"output folder {self.root_name} holds a run without a state.json (an older "
+                raise UserError(f"output folder {self.folder.root} holds a run without a state.json (an older "
                                 "synthgen, or not a run): pass --overwrite to replace it, or choose another --out")
             self.folder.create(overwrite)  # empty folders first, then the state that names them a run
             checkpoint = Checkpoint(fingerprint)
@@ -151,10 +152,6 @@ class Pipeline:
         previous.fingerprint = fingerprint
         previous.resumed += 0 if previous.complete else 1
         return previous
-
-    @property
-    def root_name(self) -> str:
-        return str(self.folder.root)
 
     def _restore(self, checkpoint: Checkpoint) -> None:
         counters = checkpoint.counters
@@ -304,7 +301,7 @@ class Pipeline:
         self.state.work_items += len(items)
         return items
 
-    def _write_manifest(self, report: FinalizeReport, rejects: RejectLog, generation_seconds: float,
+    def _write_manifest(self, report: FinalizeReport, rejects: RejectLog, resumed: int, generation_seconds: float,
                         seconds: float) -> dict[str, Any]:
         manifest = {
             "synthgen_version": synthgen.__version__,
@@ -319,7 +316,7 @@ class Pipeline:
                        "work_items": self.state.work_items, "generated_rows": report.rows_in},
             "generation_removals": dict(sorted(rejects.counts.items())),
             "brainstorm": self.state.brainstorm,
-            "resumed": checkpoint_resumes(self.folder.root),
+            "resumed": resumed,
             "stages": {name: vars(stats) for name, stats in self.state.stages.items()},
             "engine": dict(getattr(self._generator, "stats", {}) or {}),
             "timings": {"generation_seconds": round(sum(s.seconds for s in self.state.stages.values()), 3),
@@ -381,9 +378,3 @@ def _fit(generator: Generator, text: str, max_tokens: int) -> str:
     if hasattr(generator, "fit_text"):
         return generator.fit_text(text, max_tokens)
     return text if len(text) <= 3 * max_tokens else text[: 3 * max_tokens].rsplit(" ", 1)[0]
-
-
-def checkpoint_resumes(root: Path) -> int:
-    """How many times the run in `root` was resumed."""
-    checkpoint = load_checkpoint(root)
-    return checkpoint.resumed if checkpoint else 0

@@ -54,12 +54,12 @@ def _cut(text: str, max_chars: int) -> str:
 
 class BitextTask(BaseTask):
     name = "bitext"
+    config: BitextTaskConfig  # BaseTask sets it from recipe.tasks.<name>
     default_gates = ("language", "cosine")
     checks_positive_language = True
 
     def __init__(self, recipe: Recipe):
         super().__init__(recipe)
-        self.config: BitextTaskConfig = recipe.tasks.bitext
         self.stages = [Stage("translate", "bitext/translate", self._variables, self._apply)]
 
     def _targets(self, language: str) -> dict[str, float]:

@@ -31,11 +31,11 @@ if TYPE_CHECKING:
 
 class ClassificationTask(BaseTask):
     name = "classification"
+    config: ClassificationTaskConfig  # BaseTask sets it from recipe.tasks.<name>
     default_gates = ("language", "margin")
 
     def __init__(self, recipe: Recipe):
         super().__init__(recipe)
-        self.config: ClassificationTaskConfig = recipe.tasks.classification
         self.label_sets: list[LabelSet] = list(self.config.label_sets)
         self.stages = [Stage("example", "classification/example", self._variables, self._apply, self._schema)]
 

@@ -24,13 +24,13 @@ from synthgen.tasks.base import BaseTask, Stage, WorkItem, weighted_choice
 
 class CodeRetrievalTask(BaseTask):
     name = "code_retrieval"
+    config: CodeRetrievalTaskConfig  # BaseTask sets it from recipe.tasks.<name>
     default_gates = ("leakage", "language", "cosine", "consistency")
     positive_is_document = True
     takes_code = True
 
     def __init__(self, recipe: Recipe):
         super().__init__(recipe)
-        self.config: CodeRetrievalTaskConfig = recipe.tasks.code_retrieval
         self.stages = [Stage("query", "code_retrieval/query", self._variables, self._apply)]
 
     def plan(self, item: WorkItem) -> None:

@@ -37,12 +37,12 @@ DIFFICULTIES = ("high school", "college", "PhD")
 
 class CorpusFreeTask(BaseTask):
     name = "corpus_free"
+    config: CorpusFreeTaskConfig  # BaseTask sets it from recipe.tasks.<name>
     default_gates = ("leakage", "language", "cosine", "margin")
     checks_positive_language = True
 
     def __init__(self, recipe: Recipe):
         super().__init__(recipe)
-        self.config: CorpusFreeTaskConfig = recipe.tasks.corpus_free
         self.definitions: list[str] = []
         self.stages = [Stage("example", "corpus_free/example", self._variables, self._apply)]
 

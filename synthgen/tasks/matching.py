@@ -26,12 +26,12 @@ SHORT_WORDS = 30  # the prompt asks for under 20 words per side
 
 class MatchingTask(BaseTask):
     name = "matching"
+    config: MatchingTaskConfig  # BaseTask sets it from recipe.tasks.<name>
     default_gates = ("language", "cosine")
     checks_positive_language = True
 
     def __init__(self, recipe: Recipe):
         super().__init__(recipe)
-        self.config: MatchingTaskConfig = recipe.tasks.matching
         self.stages = [Stage("write", "matching/write", self._variables, self._apply)]
 
     def plan(self, item: WorkItem) -> None:

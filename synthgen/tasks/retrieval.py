@@ -32,12 +32,12 @@ from synthgen.tasks.base import BaseTask, Stage, WorkItem
 
 class RetrievalTask(BaseTask):
     name = "retrieval"
+    config: RetrievalTaskConfig  # BaseTask sets it from recipe.tasks.<name>
     default_gates = ("leakage", "language", "cosine", "consistency")
     positive_is_document = True
 
     def __init__(self, recipe: Recipe):
         super().__init__(recipe)
-        self.config: RetrievalTaskConfig = recipe.tasks.retrieval
         self.stages = [
             Stage("configure", "retrieval/configure", self._configure_variables, self._apply_configure,
                   self._configure_schema),

@@ -23,12 +23,12 @@ from synthgen.tasks.base import BaseTask, Stage, WorkItem
 
 class StsTask(BaseTask):
     name = "sts"
+    config: StsTaskConfig  # BaseTask sets it from recipe.tasks.<name>
     default_gates = ("language", "cosine", "margin")
     checks_positive_language = True
 
     def __init__(self, recipe: Recipe):
         super().__init__(recipe)
-        self.config: StsTaskConfig = recipe.tasks.sts
         self.stages = [Stage("write", "sts/write", self._variables, self._apply)]
 
     def plan(self, item: WorkItem) -> None:

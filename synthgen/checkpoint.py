@@ -13,8 +13,9 @@ committed shards and goes on. Nothing is lost and nothing is counted twice, so t
 rows have exactly the ids of an uninterrupted run; with a deterministic engine (per-request
 seeds, the same shard batches) the very same rows.
 
-The state also holds the run's fingerprint: the recipe (without its `output` path), the
-sha256 of every prompt template and persona library, and `--limit-docs`. A resume with a
+The state also holds the run's fingerprint: the recipe (without its `output` path and
+`[ray]` placement), the sha256 of every prompt template and persona library, `--limit-docs`
+and `--shard`. A resume with a
 different fingerprint is refused, naming what changed, unless forced.
 """
 

@@ -1,9 +1,9 @@
 """A run, end to end: corpus -> personas -> stages -> rows -> shards -> manifest.
 
 The corpus streams in shards of `run.shard_size` documents. For each shard, every stage
-of every task is one batched engine call; the surviving items become rows
-and are written as one `generated/part-NNNNN.parquet` (with the shard's documents beside
-it). When all shards are done, `synthgen/finalize.py` runs the quality gates and mining
+of every task is one batched engine call (`synthgen/shard_worker.py`, in this process or
+on Ray actors); the surviving items become rows and are written as one
+`generated/part-NNNNN.parquet` (with the shard's documents beside it). When all shards are done, `synthgen/finalize.py` runs the quality gates and mining
 into the final `data/train-NNNNN.parquet` files, and the manifest records what was kept
 and what was dropped, by reason.
 """
@@ -11,8 +11,6 @@ and what was dropped, by reason.
 from __future__ import annotations
 
 import dataclasses
-import itertools
-import random
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -23,21 +21,22 @@ import orjson
 import pyarrow.parquet as pq
 
 import synthgen
-from synthgen.brainstorm import Brainstormer
 from synthgen.checkpoint import Checkpoint, check_resume, file_digest, load_checkpoint, save_checkpoint
 from synthgen.corpus import Document, Reject, count_records, read_corpus
-from synthgen.engines import Embedder, Generator, load_embedder, load_generator
-from synthgen.generation import StageStats, run_stage
-from synthgen.models import public_model_id
-from synthgen.finalize import FinalizeReport, Finalizer
-from synthgen.output import RejectLog, RunFolder, documents_table, output_errors, write_parquet
+from synthgen.engines import Embedder, Generator, load_embedder
 from synthgen.errors import UserError
-from synthgen.personas import PersonaIndex, library_path, load_personas
+from synthgen.executors import Executor, LocalExecutor, ShardSpec
+from synthgen.finalize import FinalizeReport, Finalizer
+from synthgen.generation import StageStats
+from synthgen.models import public_model_id
+from synthgen.output import RejectLog, RunFolder, documents_table, output_errors, write_parquet
+from synthgen.personas import library_path, load_personas
 from synthgen.progress import RunProgress
 from synthgen.prompts import PromptLibrary
 from synthgen.recipe import Recipe
-from synthgen.rows import rows_to_table, stable_int
-from synthgen.tasks import WorkItem, build_tasks
+from synthgen.rows import rows_to_table
+from synthgen.shard_worker import ShardResult, ShardWork, ShardWorker
+from synthgen.tasks import build_tasks
 
 
 @dataclass
@@ -48,16 +47,23 @@ class RunState:
     documents_kept: int = 0
     documents_truncated: int = 0
     work_items: int = 0
+    generated_rows: int = 0
     stages: dict[str, StageStats] = field(default_factory=dict)
     brainstorm: dict[str, Any] = field(default_factory=dict)
 
 
 class Pipeline:
-    """Runs one recipe into one output folder. Engines may be passed in (tests, notebooks)."""
+    """Runs one recipe into one output folder. Engines may be passed in (tests, notebooks).
+
+    `executor="ray"` generates the shards on a Ray cluster (`synthgen/ray_executor.py`);
+    `shard=ShardSpec(I, N)` generates only this process's share of the shards and stops
+    before the global steps, which `synthgen merge` runs over all N parts.
+    """
 
     def __init__(self, recipe: Recipe, out: str | Path, generator: Generator | None = None,
                  embedder: Embedder | None = None, prompts: PromptLibrary | None = None,
-                 show_progress: bool = True):
+                 show_progress: bool = True, executor: str = "local", ray_address: str | None = None,
+                 shard: ShardSpec | None = None):
         self.recipe = recipe
         self.folder = RunFolder(out)
         self.prompts = prompts or PromptLibrary()
@@ -65,8 +71,10 @@ class Pipeline:
         self._generator = generator
         self._embedder = embedder
         self.show_progress = show_progress
+        self.executor_name = executor
+        self.ray_address = ray_address
+        self.shard = shard
         self.state = RunState()
-        self._token_limits: dict[str, int] = {}
 
     def run(self, limit_docs: int | None = None, overwrite: bool = False, force: bool = False) -> dict[str, Any]:
         """Run the recipe; an earlier, unfinished run in the same folder is resumed.
@@ -90,32 +98,26 @@ class Pipeline:
         rejects = RejectLog(self.folder.rejects)
         rejects.rewind(checkpoint.reject_files, checkpoint.reject_counts)
         self._restore(checkpoint)
-        embedder = self._embedder or load_embedder(self.recipe.embedder)
-        index = PersonaIndex(personas, embedder)
-        self._prepare_tasks(personas, rejects, checkpoint)
-        with RunProgress(total, enabled=self.show_progress) as progress:
-            shard = -1
-            for shard, (batch, corpus_rejects, read) in enumerate(self._shards(limit_docs)):
-                if shard < checkpoint.shards_done:
-                    progress.advance(len(batch), 0, 0)
-                    continue
-                self.state.documents_read += read
-                self.state.documents_kept += len(batch)
-                rejects.write(corpus_rejects)
-                batch = self._fit_to_context(batch)
-                items = self._plan(batch, index, rejects)
-                self._run_shard(shard, batch, items, rejects, progress)
-                self._commit(checkpoint, rejects, shards_done=shard + 1)
-            if not checkpoint.standalone_done:
-                self._run_standalone(shard + 1, rejects, progress)
-                self._commit(checkpoint, rejects, standalone_done=True)
-        if not self.state.documents_kept and self.recipe.corpus:
+        executor = self._open_executor(personas)
+        try:
+            self._prepare_tasks(executor, rejects, checkpoint)
+            with RunProgress(total, enabled=self.show_progress) as progress:
+                for result in executor.map(self._works(checkpoint, limit_docs, progress)):
+                    self._write_shard(result, rejects, progress)
+                    done = {"standalone_done": True} if result.standalone else {"shards_done": result.number + 1}
+                    self._commit(checkpoint, rejects, **done)
+            engine_stats = executor.engine_stats() if hasattr(executor, "engine_stats") else {}
+        finally:
+            executor.close()
+        if not self.state.documents_kept and self.recipe.corpus and self.shard is None:
             raise UserError(f"corpus: no usable documents in {', '.join(c.path for c in self.recipe.corpus)} "
                             f"({self.state.documents_read} records read; reasons in {self.folder.rejects})")
-        generation_seconds = time.perf_counter() - started
-        report = Finalizer(self.folder, self.recipe, embedder).run()
-        manifest = self._write_manifest(report, rejects, checkpoint.resumed, generation_seconds,
-                                        time.perf_counter() - started)
+        manifest = self._generation_manifest(rejects, checkpoint.resumed, engine_stats, time.perf_counter() - started)
+        if self.shard is None:
+            report = Finalizer(self.folder, self.recipe, self._embedder_instance()).run()
+            manifest = update_manifest(self.folder, manifest, self.recipe, report, time.perf_counter() - started)
+        else:
+            self.folder.write_manifest(manifest)
         self._commit(checkpoint, rejects, complete=True)
         return manifest
 
@@ -130,8 +132,9 @@ class Pipeline:
 
     def _fingerprint(self, limit_docs: int | None) -> dict[str, Any]:
         """What must not change between a run and its resumption (see synthgen/checkpoint.py)."""
-        recipe = {k: v for k, v in self.recipe.to_dict().items() if k != "output"}
+        recipe = {k: v for k, v in self.recipe.to_dict().items() if k not in ("output", "ray")}
         return {"recipe": orjson.loads(orjson.dumps(recipe)), "limit_docs": limit_docs,
+                "shard": str(self.shard) if self.shard else None,
                 "templates": {t: self.prompts.get(t).sha256 for t in sorted(set(self._templates()))},
                 "personas": {name: file_digest(library_path(name)) for name in self.recipe.personas.libraries}}
 
@@ -147,6 +150,7 @@ class Pipeline:
             checkpoint = Checkpoint(fingerprint)
             save_checkpoint(self.folder.root, checkpoint)
             return checkpoint
+        previous.fingerprint.setdefault("shard", None)  # state.json of a synthgen before --shard
         check_resume(previous.fingerprint, fingerprint, force, self.folder.root)
         self.folder.create(overwrite=False, resume=True)
         previous.fingerprint = fingerprint
@@ -169,36 +173,74 @@ class Pipeline:
         checkpoint.reject_counts = dict(rejects.counts)
         save_checkpoint(self.folder.root, checkpoint)
 
-    def _generator_instance(self) -> Generator:
-        """The generator, loaded on first use (a resumed run with nothing left needs none)."""
-        if self._generator is None:
-            self._generator = load_generator(self.recipe.generator)
-        return self._generator
+    def _embedder_instance(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = load_embedder(self.recipe.embedder)
+        return self._embedder
 
-    def _prepare_tasks(self, personas: list, rejects: RejectLog, checkpoint: Checkpoint) -> None:
+    def _open_executor(self, personas: list) -> Executor:
+        """In-process: one worker sharing this pipeline's engines. Ray: one per actor."""
+        if self.executor_name == "ray":
+            from synthgen.ray_executor import RayExecutor
+
+            return RayExecutor(self.recipe, personas, self.prompts.root, self.folder.root / ".ray-work",
+                               self.ray_address)
+        if self.executor_name != "local":
+            raise UserError(f"--executor: unknown executor {self.executor_name!r} (local or ray)")
+        worker = ShardWorker(self.recipe, personas, self.prompts.root, self._generator, self._embedder_instance())
+        return LocalExecutor(worker)
+
+    def _prepare_tasks(self, executor: Executor, rejects: RejectLog, checkpoint: Checkpoint) -> None:
         """Brainstorm step of the tasks that have one (label sets, task definitions); a
-        resumed run reuses the committed ideas."""
+        resumed run reuses the committed ideas. Shard runs brainstorm alike (same seeds,
+        same batch); only shard 0 records the brainstorm's rejects and counters."""
         for name, task in self.tasks.items():
-            if not hasattr(task, "prepare"):
+            if not hasattr(task, "prepare") or name in checkpoint.brainstorm or not task.needs_brainstorm():
                 continue
-            if name in checkpoint.brainstorm:  # committed before the run was interrupted
-                task.restore(checkpoint.brainstorm[name])
-                continue
-            if not task.needs_brainstorm():
-                continue
-            brainstormer = Brainstormer(self._generator_instance(), self.prompts, self.recipe.generator, personas,
-                                        self.recipe.seed)
-            report = task.prepare(brainstormer)
-            ideas = [_plain(idea) for idea in report.ideas]
-            rejects.write(report.rejects)
-            self.state.stages[f"{name}/brainstorm"] = report.stats
-            self.state.brainstorm[name] = {"ideas": ideas, "duplicates_removed": report.duplicates}
-            checkpoint.brainstorm[name] = ideas
+            report = executor.brainstorm(name)
+            if self.shard is None or self.shard.takes_standalone:
+                rejects.write(report.rejects)
+                self.state.stages[f"{name}/brainstorm"] = report.stats
+                self.state.brainstorm[name] = {"ideas": [_plain(i) for i in report.ideas],
+                                               "duplicates_removed": report.duplicates}
+            checkpoint.brainstorm[name] = [_plain(idea) for idea in report.ideas]
             self._commit(checkpoint, rejects)
+        executor.restore(checkpoint.brainstorm)
+
+    def _works(self, checkpoint: Checkpoint, limit_docs: int | None, progress: RunProgress) -> Iterator[ShardWork]:
+        """The shards still to generate, in order: this process's share of the corpus
+        shards after the committed ones, then the corpus-free items as one last shard."""
+        shard = -1
+        for shard, (batch, corpus_rejects, read) in enumerate(self._shards(limit_docs)):
+            if shard < checkpoint.shards_done or (self.shard and not self.shard.takes(shard)):
+                progress.advance(len(batch), 0, 0)
+                continue
+            limits = {d.id: self._token_limits[d.id] for d in batch if d.id in self._token_limits}
+            yield ShardWork(shard, batch, corpus_rejects, read, token_limits=limits)
+        if not checkpoint.standalone_done and (self.shard is None or self.shard.takes_standalone):
+            if any(hasattr(t, "standalone_items") for t in self.tasks.values()):
+                yield ShardWork(shard + 1, [], standalone=True)
+
+    def _write_shard(self, result: ShardResult, rejects: RejectLog, progress: RunProgress) -> None:
+        """A shard's files and counters; committed by the caller."""
+        self.state.documents_read += result.records_read
+        self.state.documents_kept += len(result.documents)
+        self.state.documents_truncated += result.documents_truncated
+        self.state.work_items += result.work_items
+        self.state.generated_rows += len(result.rows)
+        for name, stats in result.stages.items():
+            self.state.stages.setdefault(name, StageStats()).__iadd__(stats)
+        rejects.write(result.rejects)
+        if result.documents:
+            write_parquet(self.folder.document_part_path(result.number), documents_table(result.documents))
+        if result.documents or result.rows:
+            write_parquet(self.folder.part_path(result.number), rows_to_table(result.rows))
+        progress.advance(len(result.documents), result.requests, result.completion_tokens)
 
     def _shards(self, limit: int | None) -> Iterator[tuple[list[Document], list[Reject], int]]:
         """The corpus cut into shards: (documents, corpus rejects read with them, records read).
         The cut depends only on the corpus and the recipe, so a resumed run sees the same shards."""
+        self._token_limits: dict[str, int] = {}
         size = self.recipe.run.shard_size
         batch: list[Document] = []
         dropped: list[Reject] = []
@@ -223,87 +265,16 @@ class Pipeline:
             yield batch, dropped, read
 
     def _records(self) -> Iterator[Document | Reject]:
-        for number, config in enumerate(self.recipe.corpus):
+        for config in self.recipe.corpus:
             for item in read_corpus(config, config.resolved_path()):
                 if isinstance(item, Document) and config.max_tokens:
                     self._token_limits[item.id] = config.max_tokens
                 yield item
 
-    def _fit_to_context(self, documents: list[Document]) -> list[Document]:
-        """Documents cut to the tokens their prompts can hold, flagged `truncated`: the
-        generator's context minus the longest completion and a reserve for the template,
-        or the corpus's `max_tokens` when smaller."""
-        generator = self._generator_instance()
-        context = getattr(generator, "context_length", None)
-        longest = max([t.config.max_tokens or self.recipe.generator.max_tokens for t in self.tasks.values()])
-        budget = context - longest - PROMPT_RESERVE_TOKENS if context else None
-        if budget is not None and budget < MIN_DOCUMENT_TOKENS:
-            raise UserError(f"generator: a context of {context} tokens leaves {budget} for a document after "
-                            f"max_tokens {longest}: raise engine_kwargs.max_model_len or lower max_tokens")
-        fitted = []
-        for document in documents:
-            limits = [x for x in (budget, self._token_limits.pop(document.id, None)) if x]
-            text = _fit(generator, document.text, min(limits)) if limits else document.text
-            if text != document.text:
-                document = dataclasses.replace(document, text=text, truncated=True)
-                self.state.documents_truncated += 1
-            fitted.append(document)
-        return fitted
-
-    def _run_standalone(self, shard: int, rejects: RejectLog, progress: RunProgress) -> None:
-        """Items that need no document (corpus-free tasks), as one last shard."""
-        standalone = [i for t in self.tasks.values() if hasattr(t, "standalone_items") for i in t.standalone_items()]
-        if standalone:
-            self.state.work_items += len(standalone)
-            self._run_shard(shard, [], standalone, rejects, progress)
-
-    def _run_shard(self, shard: int, documents: list[Document], items: list[WorkItem], rejects: RejectLog,
-                   progress: RunProgress) -> None:
-        rows: list[dict[str, Any]] = []
-        requests = tokens = 0
-        for task_name, task in self.tasks.items():
-            live = [item for item in items if item.task == task_name]
-            sampling = dataclasses.replace(self.recipe.generator,
-                                           max_tokens=task.config.max_tokens or self.recipe.generator.max_tokens)
-            for stage in task.stages:
-                if not live:
-                    break
-                live, dropped, stats = run_stage(stage, task_name, live, self._generator_instance(), self.prompts,
-                                                 sampling)
-                rejects.write(dropped)
-                self.state.stages.setdefault(f"{task_name}/{stage.name}", StageStats()).__iadd__(stats)
-                requests, tokens = requests + stats.requests, tokens + stats.completion_tokens
-            rows += [task.to_row(item) for item in live]
-        if documents:
-            write_parquet(self.folder.document_part_path(shard), documents_table(documents))
-        if documents or rows:
-            write_parquet(self.folder.part_path(shard), rows_to_table(rows))
-        progress.advance(len(documents), requests, tokens)
-
-    def _plan(self, documents: list[Document], index: PersonaIndex, rejects: RejectLog) -> list[WorkItem]:
-        """Work items for a shard: task, seed, persona candidates and sampled requirements.
-        Each item samples its task, by weight, among the tasks that take its document."""
-        candidates = index.search([d.text for d in documents], self.recipe.personas.candidates)
-        enabled = self.recipe.tasks.enabled()
-        items = []
-        for document, found in zip(documents, candidates):
-            names = [name for name, task in self.tasks.items() if task.accepts(document)]
-            if not names:
-                rejects.write([Reject("plan", "no_task_for_document", document.id, {"language": document.language})])
-                continue
-            weights = [enabled[name].weight for name in names]
-            for variant in range(self.recipe.queries_per_document):
-                seed = stable_int(self.recipe.name, self.recipe.seed, document.id, variant)
-                task = random.Random(seed).choices(names, weights=weights)[0]
-                item = WorkItem(document, variant, task, seed, [p for p, _ in found])
-                self.tasks[task].plan(item)
-                items.append(item)
-        self.state.work_items += len(items)
-        return items
-
-    def _write_manifest(self, report: FinalizeReport, rejects: RejectLog, resumed: int, generation_seconds: float,
-                        seconds: float) -> dict[str, Any]:
-        manifest = {
+    def _generation_manifest(self, rejects: RejectLog, resumed: int, engine_stats: dict[str, Any],
+                             seconds: float) -> dict[str, Any]:
+        """The manifest's generation part; `update_manifest` adds gates, mining and shards."""
+        return {
             "synthgen_version": synthgen.__version__,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "recipe": self.recipe.to_dict(),
@@ -311,24 +282,34 @@ class Pipeline:
             "embedder": public_model_id(self.recipe.embedder.model),
             "prompts": {stage.template: self.prompts.get(stage.template).sha256
                         for task in self.tasks.values() for stage in task.stages},
-            "counts": {"documents_read": self.state.documents_read, "documents_kept": self.state.documents_kept,
-                       "documents_truncated": self.state.documents_truncated,
-                       "work_items": self.state.work_items, "generated_rows": report.rows_in},
-            "generation_removals": dict(sorted(rejects.counts.items())),
-            "brainstorm": self.state.brainstorm,
-            "resumed": resumed,
-            "stages": {name: vars(stats) for name, stats in self.state.stages.items()},
-            "engine": dict(getattr(self._generator, "stats", {}) or {}),
-            "timings": {"generation_seconds": round(sum(s.seconds for s in self.state.stages.values()), 3),
-                        "until_generated_seconds": round(generation_seconds, 3)},
+            "shard": str(self.shard) if self.shard else None,
+            "executor": self.executor_name,
+            **generation_counts(self.state, rejects.counts, resumed, engine_stats, seconds),
         }
-        return update_manifest(self.folder, manifest, self.recipe, report, seconds)
+
+
+def generation_counts(state: RunState, reject_counts: dict[str, int], resumed: int, engine_stats: dict[str, Any],
+                      seconds: float) -> dict[str, Any]:
+    """The manifest's counters of the generation step (a run's, or merged shard runs')."""
+    return {
+        "counts": {"documents_read": state.documents_read, "documents_kept": state.documents_kept,
+                   "documents_truncated": state.documents_truncated,
+                   "work_items": state.work_items, "generated_rows": state.generated_rows},
+        "generation_removals": dict(sorted(reject_counts.items())),
+        "brainstorm": state.brainstorm,
+        "resumed": resumed,
+        "stages": {name: vars(stats) for name, stats in state.stages.items()},
+        "engine": engine_stats,
+        "timings": {"generation_seconds": round(sum(s.seconds for s in state.stages.values()), 3),
+                    "until_generated_seconds": round(seconds, 3)},
+    }
 
 
 def update_manifest(folder: RunFolder, manifest: dict[str, Any], recipe: Recipe, report: FinalizeReport,
                     seconds: float) -> dict[str, Any]:
     """Record a finalize pass (gates, mining, final shards) in the manifest and write it."""
     manifest["recipe"] = recipe.to_dict()
+    manifest["counts"]["generated_rows"] = report.rows_in
     manifest["counts"]["rows"] = report.rows_out
     manifest["counts_by"] = _counts_by(folder.data, ("task", "query_language", "document_language"))
     manifest["gate_removals"] = report.removals
@@ -357,24 +338,6 @@ def _counts_by(folder: Path, columns: tuple[str, ...]) -> dict[str, Any]:
     return result
 
 
-def _batched(iterable: Iterator[Document], size: int) -> Iterator[list[Document]]:
-    iterator = iter(iterable)
-    while batch := list(itertools.islice(iterator, size)):
-        yield batch
-
-
 def _plain(idea: Any) -> Any:
     """A brainstormed idea as JSON-ready data (label sets are dataclasses)."""
     return dataclasses.asdict(idea) if dataclasses.is_dataclass(idea) else idea
-
-
-PROMPT_RESERVE_TOKENS = 768  # template instructions and persona candidates around the document
-MIN_DOCUMENT_TOKENS = 64
-
-
-def _fit(generator: Generator, text: str, max_tokens: int) -> str:
-    """`text` within `max_tokens` tokens: by the generator's tokenizer when it has one,
-    else by 3 characters per token (a safe bound for most tokenizers)."""
-    if hasattr(generator, "fit_text"):
-        return generator.fit_text(text, max_tokens)
-    return text if len(text) <= 3 * max_tokens else text[: 3 * max_tokens].rsplit(" ", 1)[0]

@@ -545,6 +545,28 @@ class RunConfig:
 
 
 @dataclass(frozen=True)
+class RayConfig:
+    """Placement of engine actors for `synthgen run --executor ray` (ignored otherwise).
+
+    `workers`: how many actors, each with one generator (0: as many as the cluster's GPUs,
+    or CPUs, hold). `gpus_per_worker`: GPUs each actor reserves (unset: the generator's
+    `engine_kwargs.tensor_parallel_size` when the cluster has GPUs, else 0).
+    `cpus_per_worker`: CPUs each actor reserves. None of these change the rows, so they
+    may change between a run and its resumption.
+    """
+
+    workers: int = 0
+    cpus_per_worker: float = 1.0
+    gpus_per_worker: float | None = None
+
+    def __post_init__(self) -> None:
+        _check("ray.workers", self.workers >= 0, "must be >= 0", self.workers)
+        _check("ray.cpus_per_worker", self.cpus_per_worker > 0, "must be > 0", self.cpus_per_worker)
+        _check("ray.gpus_per_worker", self.gpus_per_worker is None or self.gpus_per_worker >= 0, "must be >= 0",
+               self.gpus_per_worker)
+
+
+@dataclass(frozen=True)
 class Recipe:
     """A whole recipe. Relative paths in it are relative to the current directory.
 
@@ -565,6 +587,7 @@ class Recipe:
     gates: GatesConfig = field(default_factory=GatesConfig)
     mining: MiningRecipeConfig = field(default_factory=MiningRecipeConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    ray: RayConfig = field(default_factory=RayConfig)
 
     def __post_init__(self) -> None:
         _check("name", bool(self.name.strip()), "must not be empty", self.name)

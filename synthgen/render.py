@@ -1,5 +1,7 @@
 """`synthgen render`: the exact prompts one document would get, without loading the generator.
 
+Items are planned exactly as a run plans them (`ShardWorker.plan`).
+
 Persona candidates come from the embedder (small, quick to load). Later stages depend on
 earlier answers, which only the generator can give; the preview fills them with a
 stand-in answer (the first candidate, the first allowed enum value) and says so.
@@ -14,10 +16,11 @@ from synthgen.corpus import Document, read_corpus
 from synthgen.engines.base import Embedder
 from synthgen.errors import UserError
 from synthgen.generation import build_requests
-from synthgen.personas import PersonaIndex, load_personas
 from synthgen.engines import load_embedder
-from synthgen.pipeline import Pipeline
+from synthgen.personas import load_personas
+from synthgen.prompts import DEFAULT_PROMPTS_DIR
 from synthgen.recipe import Recipe
+from synthgen.shard_worker import ShardResult, ShardWorker
 
 
 def find_document(recipe: Recipe, index: int) -> Document:
@@ -36,34 +39,23 @@ def find_document(recipe: Recipe, index: int) -> Document:
 def render_prompts(recipe: Recipe, doc_index: int, embedder: Embedder | None = None) -> list[dict[str, Any]]:
     """One entry per (variant, stage): messages, schema and sampling, as sent to the engine."""
     document = find_document(recipe, doc_index)
-    pipeline = Pipeline(recipe, out=".", embedder=embedder, show_progress=False)
-    embedder = embedder or load_embedder(recipe.embedder)
-    index = PersonaIndex(load_personas(recipe.personas.libraries), embedder)
+    worker = ShardWorker(recipe, load_personas(recipe.personas.libraries), DEFAULT_PROMPTS_DIR,
+                         embedder=embedder or load_embedder(recipe.embedder))
     rendered = []
-    skipped = _Collect()
-    items = pipeline._plan([document], index, skipped)
+    skipped = ShardResult(0, [], [], [], {})
+    items = worker.plan([document], skipped)
     if skipped.rejects:
         raise UserError(f"--doc {doc_index}: no task of the recipe takes document {document.id!r} "
                         f"(language {document.language}); brainstormed label sets are only known in a run")
     for item in items:
-        task = pipeline.tasks[item.task]
+        task = worker.tasks[item.task]
         for stage in task.stages:
-            request = build_requests(stage, [item], pipeline.prompts, recipe.generator)[0]
+            request = build_requests(stage, [item], worker.prompts, recipe.generator)[0]
             rendered.append({"task": item.task, "variant": item.variant, "stage": stage.name,
                              "template": stage.template, "messages": request.messages,
                              "schema": request.schema, "seed": request.seed,
                              "assumed": _assume_answer(stage.apply, item, request.schema)})
     return rendered
-
-
-class _Collect:
-    """A reject sink that keeps what it is given."""
-
-    def __init__(self) -> None:
-        self.rejects: list = []
-
-    def write(self, rejects) -> None:
-        self.rejects += list(rejects)
 
 
 def _assume_answer(apply, item, schema: dict[str, Any]) -> dict[str, Any]:

@@ -61,10 +61,12 @@ def build_man_corpus(target: Path, pages: list[str] = MAN_PAGES) -> Path:
     return target
 
 
-def synthgen_cli(*args: str, cwd: Path = REPO, timeout: int = 900) -> subprocess.CompletedProcess:
-    """Run the installed `synthgen` console script of this environment."""
+def synthgen_cli(*args: str, cwd: Path = REPO, timeout: int = 900,
+                 env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run the installed `synthgen` console script of this environment (`env`: extra variables)."""
     exe = Path(sys.executable).with_name("synthgen")
-    return subprocess.run([str(exe), *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([str(exe), *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,117 @@
+"""Shard runs (`--shard I/N`) merged, and Ray actor placement, with the stand-in engine.
+
+The real engine on a real Ray cluster is in tests/e2e/test_scale_out.py; here the
+deterministic stand-in checks the bookkeeping: which shards each run takes, that merged
+counters, rejects and rows equal one run's, and that parts that do not fit are refused.
+"""
+
+from __future__ import annotations
+
+import pytest
+from fakes import HashEmbedder, SeededEngine
+from test_resume import recipe, snapshot, write_corpus
+
+from synthgen.errors import UserError
+from synthgen.executors import ShardSpec
+from synthgen.merge import merge_runs
+from synthgen.pipeline import Pipeline
+from synthgen.ray_executor import actor_resources
+from synthgen.recipe import build_recipe
+
+
+@pytest.fixture(scope="module")
+def shard_runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("shards")
+    corpus = write_corpus(root / "corpus.jsonl")
+    Pipeline(recipe(corpus), root / "single", SeededEngine(), HashEmbedder(), show_progress=False).run()
+    parts = []
+    for index in range(3):
+        out = root / f"part-{index}"
+        Pipeline(recipe(corpus), out, SeededEngine(), HashEmbedder(), show_progress=False,
+                 shard=ShardSpec(index, 3)).run()
+        parts.append(out)
+    return root, parts
+
+
+def test_each_shard_run_takes_the_shards_equal_to_its_index_modulo_n(shard_runs):
+    _, parts = shard_runs
+    taken = [sorted(int(p.stem[-5:]) for p in (part / "generated").glob("docs-*")) for part in parts]
+    assert taken == [[0, 3], [1], [2]]  # 14 documents in shards of 4
+    assert all(not list((part / "data").glob("*.parquet")) for part in parts)  # the global steps wait for merge
+
+
+def test_merged_shard_runs_equal_one_run(shard_runs):
+    root, parts = shard_runs
+    merge_runs(list(reversed(parts)), root / "merged", embedder=HashEmbedder())
+    single, merged = snapshot(root / "single"), snapshot(root / "merged")
+    assert merged["rows"] and merged == single  # rows, rejects, counts, removals, brainstorm, requests
+
+
+def test_a_merged_run_counts_as_finished(shard_runs):
+    root, parts = shard_runs
+    out = root / "merged-again"
+    manifest = merge_runs(parts, out, embedder=HashEmbedder())
+    corpus = root / "corpus.jsonl"
+    again = Pipeline(recipe(corpus), out, SeededEngine(), HashEmbedder(), show_progress=False).run()
+    assert again["counts"] == manifest["counts"]
+
+
+@pytest.mark.parametrize("given, message", [
+    ([0, 1], "shard(s) 2/3 missing"),
+    ([0, 1, 1, 2], "shard 1/3 given twice"),
+])
+def test_merge_refuses_incomplete_or_repeated_parts(shard_runs, given, message):
+    root, parts = shard_runs
+    with pytest.raises(UserError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        merge_runs([parts[i] for i in given], root / "refused", embedder=HashEmbedder())
+
+
+def test_merge_refuses_a_single_run_and_parts_of_another_recipe(shard_runs, tmp_path):
+    root, parts = shard_runs
+    with pytest.raises(UserError, match="is not a shard run"):
+        merge_runs([root / "single"], tmp_path / "x", embedder=HashEmbedder())
+    other = tmp_path / "other"
+    Pipeline(recipe(root / "corpus.jsonl", seed=4), other, SeededEngine(), HashEmbedder(), show_progress=False,
+             shard=ShardSpec(2, 3)).run()
+    with pytest.raises(UserError, match=r"another recipe.*recipe.seed \(3 -> 4\)"):
+        merge_runs([parts[0], parts[1], other], tmp_path / "y", embedder=HashEmbedder())
+
+
+def test_a_shard_run_is_not_resumed_as_a_whole_run(shard_runs):
+    root, parts = shard_runs
+    with pytest.raises(UserError, match=r"shard \(0/3 -> unset\)"):
+        Pipeline(recipe(root / "corpus.jsonl"), parts[0], SeededEngine(), HashEmbedder(), show_progress=False).run()
+
+
+@pytest.mark.parametrize("text", ["3/3", "1", "a/2", "-1/2", "1/0", ""])
+def test_shard_spec_rejects_what_is_not_i_of_n(text):
+    with pytest.raises(UserError, match="--shard"):
+        ShardSpec.parse(text)
+
+
+def test_shard_spec_parses():
+    spec = ShardSpec.parse("2/5")
+    assert (spec.index, spec.count, str(spec)) == (2, 5, "2/5")
+    assert [s for s in range(12) if spec.takes(s)] == [2, 7]
+    assert not spec.takes_standalone and ShardSpec(0, 5).takes_standalone
+
+
+def _recipe(engine_kwargs=None, **ray):
+    return build_recipe({"name": "r", "corpus": {"path": "x.jsonl"}, "ray": ray,
+                         "generator": {"engine_kwargs": engine_kwargs or {}}})
+
+
+def test_actors_take_the_tensor_parallel_gpus_and_fill_the_cluster():
+    placed = actor_resources(_recipe({"tensor_parallel_size": 2}), {"CPU": 64, "GPU": 8})
+    assert (placed.workers, placed.task_options) == (4, {"num_cpus": 1.0, "num_gpus": 2})
+
+
+def test_cpu_clusters_get_cpu_actors():
+    placed = actor_resources(_recipe(cpus_per_worker=4), {"CPU": 16})
+    assert (placed.workers, placed.task_options) == (4, {"num_cpus": 4.0, "num_gpus": 0})
+    assert actor_resources(_recipe(workers=2), {"CPU": 16}).workers == 2
+
+
+def test_more_gpus_per_actor_than_the_cluster_has_is_refused():
+    with pytest.raises(UserError, match="ray.gpus_per_worker: 4 GPUs per actor, but the cluster has 2"):
+        actor_resources(_recipe(gpus_per_worker=4), {"CPU": 8, "GPU": 2})

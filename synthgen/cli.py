@@ -18,7 +18,9 @@ from synthgen.errors import UserError
 
 app = typer.Typer(
     help="Synthetic training data for embedding and reranking models (Qwen3 Embedding recipe).\n\n"
-         "Example: synthgen run recipes/demo.toml --out outputs/demo",
+         "Example: synthgen run recipes/demo.toml --out outputs/demo\n\n"
+         "Then: synthgen inspect outputs/demo; synthgen report outputs/demo; "
+         "synthgen publish outputs/demo --repo-id ORG/NAME",
     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 personas_app = typer.Typer(help="Persona libraries. Example: synthgen personas search 'chmod permissions'",
                            no_args_is_help=True)
@@ -190,6 +192,80 @@ def export(
                   if report.skipped_too_few_negatives else ""))
 
 
+@app.command("inspect")
+@user_errors
+def inspect_(
+    run_dir: Path = typer.Argument(..., help="A finished run folder."),
+    rows: int = typer.Option(3, "--rows", min=0, help="How many sample rows to print (0: none)."),
+    task: Optional[str] = typer.Option(None, "--task", help="Sample rows of this task only."),
+    top: int = typer.Option(8, "--top", min=1, help="How many removal reasons to list."),
+) -> None:
+    """Print a run's summary and a few sample rows.
+
+    The summary: models, rows per task and language, the top removal reasons, tokens and
+    timings per stage.
+
+    Example: synthgen inspect outputs/demo --rows 5 --task retrieval
+    """
+    from synthgen.finished_run import FinishedRun
+    from synthgen.inspect_run import inspect_lines
+
+    for line in inspect_lines(FinishedRun.open(run_dir), rows=rows, task=task, top=top):
+        typer.echo(line)
+
+
+@app.command("report")
+@user_errors
+def report_(run_dir: Path = typer.Argument(..., help="A finished run folder.")) -> None:
+    """Write the run report: RUN_DIR/report/index.html and its plots as PNGs.
+
+    The page is self-contained (images embedded). Plots: tasks, languages, query length,
+    positive scores with the cosine threshold, hardest negative vs positive, dropped items
+    by reason, tokens and throughput per stage.
+
+    Example: synthgen report outputs/demo
+    """
+    from synthgen.report import write_report
+
+    typer.echo(f"wrote {write_report(run_dir)}")
+
+
+@app.command()
+@user_errors
+def publish(
+    run_dir: Path = typer.Argument(..., help="A finished run folder."),
+    repo_id: str = typer.Option(..., "--repo-id", help="The Hub dataset repository: ORG/NAME."),
+    dry_run: Optional[Path] = typer.Option(None, "--dry-run", help="Write the repo folder to DIR; upload nothing."),
+    private: bool = typer.Option(False, "--private", help="Create the repository private (a new one only)."),
+    revision: Optional[str] = typer.Option(None, "--revision", help="Branch to commit to (created if missing)."),
+    license_: Optional[str] = typer.Option(None, "--license",
+                                           help="Hub license id of the data (default: apache-2.0)."),
+    rows_per_file: Optional[int] = typer.Option(None, "--rows-per-file", min=1,
+                                                help="Rows per Parquet file (default 100,000)."),
+) -> None:
+    """Publish a run to the Hugging Face Hub as a dataset, with a dataset card.
+
+    One config per task plus `all` (the default), a card with the recipe, counts, plots and
+    examples; the upload resumes when the same command is run again.
+
+    The token is HF_TOKEN or the one `hf auth login` saved; HF_ENDPOINT picks another Hub.
+
+    Example: synthgen publish outputs/demo --repo-id my-org/synthgen-demo --dry-run outputs/demo-hub
+    """
+    from synthgen.publish import ROWS_PER_FILE, publish_run
+
+    published = publish_run(run_dir, repo_id, dry_run=dry_run, private=private, revision=revision,
+                            license_id=license_, rows_per_file=rows_per_file or ROWS_PER_FILE)
+    for config in published.configs:
+        typer.echo(f"config {config.name}: {config.rows:,} rows ({config.path})")
+    typer.echo(f"license: {published.license_id} (pass --license if your corpus or generator has other terms)")
+    if published.url:
+        typer.echo(f"uploaded {published.folder} to {published.url}")
+    else:
+        typer.echo(f"wrote {published.folder} (dry run: nothing uploaded); load it with "
+                   f"datasets.load_dataset({str(published.folder)!r})")
+
+
 @personas_app.command("search")
 @user_errors
 def personas_search(
@@ -278,7 +354,10 @@ def models_prepare(force: bool = typer.Option(False, "--force", help="Convert ag
 
 @models_app.command("list")
 def models_list() -> None:
-    """List the built-in model names a recipe can use."""
+    """List the built-in model names a recipe can use.
+
+    Example: synthgen models list
+    """
     from synthgen.models import BUILTIN_MODELS
 
     for name, what in BUILTIN_MODELS.items():

@@ -54,6 +54,11 @@ def run(
     overwrite: bool = typer.Option(False, "--overwrite", help="Start over, replacing a run in the output folder."),
     force: bool = typer.Option(False, "--force", help="Resume even though the recipe or a template changed."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    executor: str = typer.Option("local", "--executor", help="Where shards are generated: local or ray."),
+    address: Optional[str] = typer.Option(None, "--address",
+                                          help="Ray cluster address (--executor ray; default: Ray in this process)."),
+    shard: Optional[str] = typer.Option(None, "--shard", help="I/N: generate only shards I mod N (job arrays); "
+                                        "join the N folders with `synthgen merge`."),
 ) -> None:
     """Run a recipe: generate rows and write Parquet shards, rejects and a manifest.
 
@@ -61,17 +66,46 @@ def run(
     stopped when the same command is run again on the same output folder.
 
     Example: synthgen run recipes/demo.toml --limit-docs 20 --set generator.temperature=0.5
+
+    Example (cluster): synthgen run recipe.toml --executor ray --address HEAD_IP:6379
     """
+    from synthgen.executors import ShardSpec
     from synthgen.pipeline import Pipeline
     from synthgen.progress import summary_table
     from synthgen.recipe import load_recipe
 
     loaded = load_recipe(recipe, set_)
     target = out or Path(loaded.output)
-    manifest = Pipeline(loaded, target, show_progress=not quiet).run(limit_docs=limit_docs, overwrite=overwrite,
-                                                                     force=force)
+    if executor not in ("local", "ray"):
+        raise UserError(f"--executor: {executor!r} is not an executor (local or ray)")
+    spec = ShardSpec.parse(shard) if shard else None
+    manifest = Pipeline(loaded, target, show_progress=not quiet, executor=executor, ray_address=address,
+                        shard=spec).run(limit_docs=limit_docs, overwrite=overwrite, force=force)
+    if spec:
+        typer.echo(f"shard {spec}: generated {manifest['counts']['generated_rows']} rows in {target / 'generated'}; "
+                   f"join all {spec.count} shard folders with `synthgen merge DIR... --out OUT`")
+        return
     Console(stderr=True).print(summary_table(manifest))
     typer.echo(f"wrote {manifest['counts']['rows']} rows to {target / 'data'}")
+
+
+@app.command()
+@user_errors
+def merge(
+    runs: list[Path] = typer.Argument(..., help="The folders of the shard runs (--shard 0/N ... N-1/N)."),
+    out: Path = typer.Option(..., "--out", help="Folder of the merged run."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a run in --out."),
+) -> None:
+    """Join shard runs into one run: copy their parts, then dedup, gate and mine over all.
+
+    Example: synthgen merge outputs/part-0 outputs/part-1 --out outputs/full
+    """
+    from synthgen.merge import merge_runs
+    from synthgen.progress import summary_table
+
+    manifest = merge_runs(runs, out, overwrite=overwrite)
+    Console(stderr=True).print(summary_table(manifest))
+    typer.echo(f"merged {len(runs)} shard runs: wrote {manifest['counts']['rows']} rows to {out / 'data'}")
 
 
 @app.command()

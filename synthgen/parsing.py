@@ -9,6 +9,7 @@ its raw text.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -48,8 +49,11 @@ def parse_json_output(text: str, schema: dict[str, Any] | None = None) -> ParseR
         return ParseResult(None, "invalid_json")
     if schema is None:
         return ParseResult(obj)
-    obj = _match_key_case(obj, schema)
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(obj))
+    validator, wanted = _compiled(orjson.dumps(schema, option=orjson.OPT_SORT_KEYS))
+    obj = _match_key_case(obj, wanted)
+    if validator.is_valid(obj):  # the common case; the slower search for the best error only on failure
+        return ParseResult(obj)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(obj))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "root"
         return ParseResult(None, f"schema_mismatch: {where}: {error.message[:200]}")
@@ -92,9 +96,19 @@ def _matching_brace(text: str, start: int) -> int | None:
     return None
 
 
-def _match_key_case(obj: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
-    """Rename keys that differ from the schema's properties only in case or separators."""
-    wanted = {_squash(k): k for k in schema.get("properties", {})}
+@functools.lru_cache(maxsize=256)
+def _compiled(schema_json: bytes) -> tuple[jsonschema.Draft202012Validator, dict[str, str]]:
+    """A schema's validator and {squashed key: key}, built once per distinct schema (by its
+    sorted JSON: per-item schemas, such as a narrowed enum, are equal dicts, not one object)."""
+    schema = orjson.loads(schema_json)
+    return jsonschema.Draft202012Validator(schema), {_squash(k): k for k in schema.get("properties", {})}
+
+
+def _match_key_case(obj: dict[str, Any], wanted: dict[str, str]) -> dict[str, Any]:
+    """Rename keys that differ from the schema's properties only in case or separators
+    (`wanted`: {squashed key: the schema's key})."""
+    if all(key in wanted.values() for key in obj):
+        return obj
     fixed = {}
     for key, value in obj.items():
         fixed[wanted.get(_squash(key), key)] = value

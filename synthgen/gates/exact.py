@@ -25,14 +25,21 @@ def text_key(*texts: str) -> bytes:
 
 def find_exact_duplicates(ids: Sequence[str], queries: Sequence[str],
                           positives: Sequence[str]) -> dict[int, tuple[str, int]]:
-    """{dropped index: (reason, index of the surviving row)}; the smallest id survives."""
+    """{dropped index: (reason, index of the surviving row)}; the smallest id survives.
+
+    A pair's key is the key of (query key, positive key); a positive's key is computed once
+    per distinct positive text (a document is the positive of all its queries)."""
     order = sorted(range(len(ids)), key=ids.__getitem__)
+    positive_keys: dict[str, bytes] = {}
     first_pair: dict[bytes, int] = {}
     first_query: dict[bytes, int] = {}
     dropped: dict[int, tuple[str, int]] = {}
     for i in order:
         query_key = text_key(queries[i])
-        pair_key = text_key(queries[i], positives[i])
+        positive_key = positive_keys.get(positives[i])
+        if positive_key is None:
+            positive_key = positive_keys[positives[i]] = text_key(positives[i])
+        pair_key = hashlib.blake2b(query_key + positive_key, digest_size=8).digest()
         if pair_key in first_pair:
             dropped[i] = ("duplicate_pair", first_pair[pair_key])
         elif query_key in first_query:

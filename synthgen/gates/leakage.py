@@ -27,9 +27,18 @@ from synthgen.recipe import LeakageGateConfig
 
 def longest_copied_run(query_words: list[str], passage_words: list[str]) -> int:
     """Length of the longest run of consecutive query words that appears in the passage."""
+    return _longest_run(query_words, word_positions(passage_words))
+
+
+def word_positions(words: list[str]) -> dict[str, list[int]]:
+    """{word: the positions it occurs at}: a passage's index for `longest_copied_run`."""
     positions: dict[str, list[int]] = {}
-    for j, word in enumerate(passage_words):
+    for j, word in enumerate(words):
         positions.setdefault(word, []).append(j)
+    return positions
+
+
+def _longest_run(query_words: list[str], positions: dict[str, list[int]]) -> int:
     best, previous = 0, {}
     for word in query_words:
         current = {j: previous.get(j - 1, 0) + 1 for j in positions.get(word, ())}
@@ -47,11 +56,16 @@ class LeakageFilter:
 
     def check(self, rows: list[dict[str, Any]], context: GateContext) -> Verdict:
         reasons, ratios, runs = [], [], []
+        passages: dict[str, tuple[str, dict[str, list[int]]]] = {}  # a document is the positive of many rows
         for row in rows:
-            query, positive = normalize_text(row["query"]), normalize_text(row["positive"])
+            query = normalize_text(row["query"])
+            if row["positive"] not in passages:
+                normalized = normalize_text(row["positive"])
+                passages[row["positive"]] = (normalized, word_positions(normalized.split()))
+            positive, positions = passages[row["positive"]]
             ratio = fuzz.partial_ratio(query, positive) if query and positive else 0.0
             words = query.split()
-            copied = longest_copied_run(words, positive.split())
+            copied = _longest_run(words, positions)
             leaked = query == positive or len(query) >= self.config.min_query_chars and (
                 ratio >= self.config.max_partial_ratio or copied >= self.config.max_copied_words
                 or copied >= self.config.max_copied_fraction * len(words))

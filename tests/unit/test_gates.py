@@ -24,6 +24,22 @@ def test_normalize_text_folds_case_width_punctuation_and_space():
     assert normalize_text("What's  ＮＦＫＣ?\t") == normalize_text("whats nfkc") == "whats nfkc"
 
 
+def test_normalize_text_ascii_fast_path_matches_the_regex():
+    import random
+    import re
+    import unicodedata
+
+    def by_regex(text):
+        text = unicodedata.normalize("NFKC", text).casefold()
+        return " ".join(re.sub(r"[^\w\s]|_", "", text).split())
+
+    rng = random.Random(0)
+    alphabet = [chr(c) for c in range(128)] + list("éßİﬁ＂—’")
+    texts = ["".join(chr(c) for c in range(128))]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(3000)]
+    assert [normalize_text(t) for t in texts] == [by_regex(t) for t in texts]
+
+
 def test_exact_dedup_keeps_smallest_id_and_names_pair_or_query():
     ids = ["c", "a", "b", "d"]
     queries = ["How does chmod work?", "how does CHMOD work", "How does chmod work?!", "unrelated"]

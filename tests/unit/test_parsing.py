@@ -173,3 +173,12 @@ def test_python_dict_literal_is_rejected():
 def test_python_literals_are_not_json():
     assert _fail('{"Query": True}', None) == "invalid_json"
     assert _fail('{"Query": None}', None) == "invalid_json"
+
+
+def test_cached_validators_follow_the_schema_not_the_object():
+    narrowed = {**CONFIGURE_SCHEMA, "properties": {**CONFIGURE_SCHEMA["properties"],
+                                                   "Character": {"type": "string", "enum": ["a baker"]}}}
+    answer = '{"Character": "a nurse", "Question_Type": "summary", "Difficulty": "phd"}'
+    assert _ok(answer, CONFIGURE_SCHEMA)["Character"] == "a nurse"
+    assert _fail(answer, narrowed).startswith("schema_mismatch: Character")
+    assert _ok(answer, dict(CONFIGURE_SCHEMA))["Character"] == "a nurse"  # an equal dict, cached

@@ -146,10 +146,10 @@ class Finalizer:
         """{row id: (reason, detail)} for exact and near-duplicate queries across all rows."""
         ids, queries, positives = [], [], []
         for path in sources:
-            table = pq.read_table(path, columns=["id", "query", "positive"])
+            table = pq.read_table(path, columns=["id", "query", "positive"], read_dictionary=["positive"])
             ids += table.column("id").to_pylist()
             queries += table.column("query").to_pylist()
-            positives += table.column("positive").to_pylist()
+            positives += _shared_strings(table.column("positive"))
         dropped: dict[str, tuple[str, dict[str, Any]]] = {}
         if self.recipe.gates.exact_dedup:
             for i, (reason, kept) in find_exact_duplicates(ids, queries, positives).items():
@@ -273,6 +273,16 @@ def _by_task(rows: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]
     for row in rows:
         groups.setdefault(row["task"], []).append(row)
     return list(groups.items())
+
+
+def _shared_strings(column) -> list[str]:
+    """A dictionary-encoded column as a list in which equal values are one string object:
+    a document is the positive of all its queries, so 1M rows hold ~1/k of the text."""
+    values: list[str] = []
+    for chunk in column.chunks:
+        dictionary = chunk.dictionary.to_pylist()
+        values += [None if i is None else dictionary[i] for i in chunk.indices.to_pylist()]
+    return values
 
 
 def _read_rows(paths: list[Path]) -> Iterator[list[dict[str, Any]]]:

@@ -170,11 +170,9 @@ def run(args: argparse.Namespace | None = None, **options) -> dict:
     """The benchmark as a report dict. `options` override the CLI defaults by name
     (`run(queries=50_000, docs=50_000, repeat=2)`); `python -m bench` calls it so."""
     if args is None:
-        args = parser().parse_args([])
-        for name, value in options.items():
-            if not hasattr(args, name):
-                raise TypeError(f"unknown option {name!r}")
-            setattr(args, name, value)
+        from bench.options import defaults_with
+
+        args = defaults_with(parser(), options)
 
     with tempfile.TemporaryDirectory(prefix="bench-mining-") as tmp:
         data = Path(tmp)

@@ -382,11 +382,9 @@ def run(args: argparse.Namespace | None = None, **options) -> dict:
     """The benchmark as a report dict. `options` override the CLI defaults by name
     (`run(rows=200_000, datasketch_rows=50_000)`); `python -m bench` calls it so."""
     if args is None:
-        args = parser().parse_args([])
-        for name, value in options.items():
-            if not hasattr(args, name):
-                raise TypeError(f"unknown option {name!r}")
-            setattr(args, name, value)
+        from bench.options import defaults_with
+
+        args = defaults_with(parser(), options)
 
     from synthgen.gates.near_dup import NearDupConfig, candidate_probability
 

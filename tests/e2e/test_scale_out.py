@@ -15,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import orjson
@@ -94,6 +95,7 @@ def ray_cluster(tmp_path_factory):
         for command in (head, worker):
             started = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
             assert started.returncode == 0, started.stderr[-2000:]
+        _wait_for_nodes(ray, f"127.0.0.1:{port}", env, count=2)
         yield f"127.0.0.1:{port}", env
     finally:
         subprocess.run([str(ray), "stop", "--force"], env=env, capture_output=True, timeout=120)
@@ -102,9 +104,6 @@ def ray_cluster(tmp_path_factory):
 
 def test_ray_cluster_run_has_the_ids_and_rows_of_a_local_run(local_run, scale_recipe, ray_cluster, tmp_path):
     address, env = ray_cluster
-    nodes = subprocess.run([str(Path(sys.executable).with_name("ray")), "status", f"--address={address}"],
-                           env=env, capture_output=True, text=True, timeout=60)
-    assert nodes.stdout.count("node_") >= 2, nodes.stdout  # two nodes joined before the run
     out = tmp_path / "ray"
     result = synthgen_cli("run", str(scale_recipe), "--out", str(out), "--quiet", "--executor", "ray",
                           "--address", address, env={k: env[k] for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")})
@@ -144,6 +143,20 @@ def test_shard_runs_merged_equal_a_single_run(local_run, scale_recipe, tmp_path)
 
     again = synthgen_cli("merge", str(parts[0]), "--out", str(tmp_path / "half"))
     assert again.returncode == 2 and "shard(s) 1/2 missing" in again.stderr
+
+
+def _wait_for_nodes(ray: Path, address: str, env: dict[str, str], count: int, timeout: float = 120.0) -> None:
+    """Until `ray status` lists `count` active nodes: `ray start` on a second node returns
+    before the head's status view has it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = subprocess.run([str(ray), "status", f"--address={address}"], env=env, capture_output=True,
+                                text=True, timeout=60).stdout
+        active = status.split("Active:")[-1].split("Pending:")[0]
+        if active.count("node_") >= count:
+            return
+        assert time.monotonic() < deadline, f"{count} Ray nodes not active after {timeout:.0f} s:\n{status}"
+        time.sleep(2)
 
 
 def _ids(folder: Path) -> list[str]:

@@ -30,8 +30,9 @@ ONE_THREAD = {"OMP_NUM_THREADS": "1"}
 
 @pytest.fixture(scope="module")
 def scale_recipe(tmp_path_factory, man_corpus) -> Path:
-    """Three shards of four man pages, two queries each, and corpus-free items (a brainstorm
-    and a standalone last shard): every path of a run goes through the executors."""
+    """Three shards of four man pages, two queries each. (Brainstorm and the corpus-free
+    shard go through shard runs and merge in tests/unit/test_scale_out.py: in one CI run
+    the real engine brainstormed a different number of ideas for the same recipe.)"""
     path = tmp_path_factory.mktemp("scale") / "scale.toml"
     path.write_text(f"""
 name = "e2e-scale"
@@ -50,11 +51,6 @@ engine_kwargs = {{ max_model_len = 2048, gpu_memory_utilization = 0.1 }}
 [tasks.retrieval]
 query_length = [4, 12]
 type_and_difficulty = "sample"
-
-[tasks.corpus_free]
-brainstorm = 2
-examples_per_task = 1
-max_tokens = 200
 
 [languages]
 query = {{ same = 1.0 }}
@@ -129,7 +125,6 @@ def test_shard_runs_merged_equal_a_single_run(local_run, scale_recipe, tmp_path)
     documents = [sorted(int(x.stem[-5:]) for x in (p / "generated").glob("docs-*")) for p in parts]
     count = len(documents[0]) + len(documents[1])
     assert documents == [list(range(0, count, 2)), list(range(1, count, 2))]  # shard I takes shards I mod 2
-    assert not list((parts[1] / "generated").glob(f"part-{count:05d}*"))  # the corpus-free shard is shard 0's
     merged = tmp_path / "merged"
     result = synthgen_cli("merge", str(parts[1]), str(parts[0]), "--out", str(merged))
     assert result.returncode == 0, result.stderr[-3000:]

@@ -7,6 +7,7 @@ counters, rejects and rows equal one run's, and that parts that do not fit are r
 
 from __future__ import annotations
 
+import pyarrow.parquet as pq
 import pytest
 from fakes import HashEmbedder, SeededEngine
 from test_resume import recipe, snapshot, write_corpus
@@ -115,3 +116,22 @@ def test_cpu_clusters_get_cpu_actors():
 def test_more_gpus_per_actor_than_the_cluster_has_is_refused():
     with pytest.raises(UserError, match="ray.gpus_per_worker: 4 GPUs per actor, but the cluster has 2"):
         actor_resources(_recipe(gpus_per_worker=4), {"CPU": 8, "GPU": 2})
+
+
+def test_the_corpus_free_shard_belongs_to_shard_zero_and_merges_like_one_run(tmp_path):
+    corpus = write_corpus(tmp_path / "corpus.jsonl")
+    tasks = {"retrieval": {"weight": 1.0, "type_and_difficulty": "sample"},
+             "corpus_free": {"brainstorm": 2, "examples_per_task": 1}}
+    Pipeline(recipe(corpus, tasks=tasks), tmp_path / "single", SeededEngine(), HashEmbedder(),
+             show_progress=False).run()
+    parts = [tmp_path / f"part-{i}" for i in range(2)]
+    for index, out in enumerate(parts):
+        Pipeline(recipe(corpus, tasks=tasks), out, SeededEngine(), HashEmbedder(), show_progress=False,
+                 shard=ShardSpec(index, 2)).run()
+    standalone = "part-00004.parquet"  # after the corpus shards 0-3
+    assert (parts[0] / "generated" / standalone).exists() and not (parts[1] / "generated" / standalone).exists()
+    merge_runs(parts, tmp_path / "merged", embedder=HashEmbedder())
+    single, merged = snapshot(tmp_path / "single"), snapshot(tmp_path / "merged")
+    generated = pq.read_table(tmp_path / "single" / "generated" / standalone).column("task").to_pylist()
+    assert generated and set(generated) == {"corpus_free"}
+    assert merged == single

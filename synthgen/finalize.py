@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from synthgen.corpus import Reject
 from synthgen.engines.base import Embedder
+from synthgen.engines.threads import use_one_math_thread
 from synthgen.gates.base import Gate, GateContext, Verdict
 from synthgen.gates.cosine import ConsistencyFilter, CosineFilter, MarginFilter
 from synthgen.gates.exact import find_exact_duplicates, text_key
@@ -92,6 +93,8 @@ class Finalizer:
     """Applies a recipe's gates and mining to a run folder's generated rows."""
 
     def __init__(self, folder: RunFolder, recipe: Recipe, embedder: Embedder):
+        if recipe.run.deterministic:  # scores of the same rows, bit for bit, in every process
+            use_one_math_thread()
         self.folder, self.recipe, self.embedder = folder, recipe, embedder
         self.tasks = build_tasks(recipe)
         self.gates = {name: task_gates(recipe, task) for name, task in self.tasks.items()}

@@ -111,7 +111,7 @@ def run_stage(stage: Stage, task_name: str, items: Sequence[WorkItem], generator
             short = reason.split(":")[0]
             stats.rejects[short] = stats.rejects.get(short, 0) + 1
             rejects.append(Reject(f"{task_name}/{stage.name}", short, item.document.id, {
-                "variant": item.variant, "detail": reason, "finish_reason": output.finish_reason,
+                "id": item.id, "variant": item.variant, "detail": reason, "finish_reason": output.finish_reason,
                 "raw": output.text, "fields": dict(item.fields)}))
         else:
             kept.append(item)

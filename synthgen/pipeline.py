@@ -33,7 +33,7 @@ from synthgen.output import RejectLog, RunFolder, documents_table, output_errors
 from synthgen.personas import library_path, load_personas
 from synthgen.progress import RunProgress
 from synthgen.prompts import PromptLibrary
-from synthgen.recipe import Recipe
+from synthgen.recipe import Recipe, build_recipe
 from synthgen.rows import rows_to_table
 from synthgen.shard_worker import ShardResult, ShardWork, ShardWorker
 from synthgen.tasks import build_tasks
@@ -132,8 +132,7 @@ class Pipeline:
 
     def _fingerprint(self, limit_docs: int | None) -> dict[str, Any]:
         """What must not change between a run and its resumption (see synthgen/checkpoint.py)."""
-        recipe = {k: v for k, v in self.recipe.to_dict().items() if k not in ("output", "ray")}
-        return {"recipe": orjson.loads(orjson.dumps(recipe)), "limit_docs": limit_docs,
+        return {"recipe": _fingerprint_recipe(self.recipe), "limit_docs": limit_docs,
                 "shard": str(self.shard) if self.shard else None,
                 "templates": {t: self.prompts.get(t).sha256 for t in sorted(set(self._templates()))},
                 "personas": {name: file_digest(library_path(name)) for name in self.recipe.personas.libraries}}
@@ -151,6 +150,7 @@ class Pipeline:
             save_checkpoint(self.folder.root, checkpoint)
             return checkpoint
         previous.fingerprint.setdefault("shard", None)  # state.json of a synthgen before --shard
+        previous.fingerprint["recipe"] = _with_current_defaults(previous.fingerprint.get("recipe", {}))
         check_resume(previous.fingerprint, fingerprint, force, self.folder.root)
         self.folder.create(overwrite=False, resume=True)
         previous.fingerprint = fingerprint
@@ -286,6 +286,20 @@ class Pipeline:
             "executor": self.executor_name,
             **generation_counts(self.state, rejects.counts, resumed, engine_stats, seconds),
         }
+
+
+def _fingerprint_recipe(recipe: Recipe) -> dict[str, Any]:
+    """The recipe as the fingerprint holds it: without `output` and `[ray]`, JSON types."""
+    return orjson.loads(orjson.dumps({k: v for k, v in recipe.to_dict().items() if k not in ("output", "ray")}))
+
+
+def _with_current_defaults(recipe: dict[str, Any]) -> dict[str, Any]:
+    """A recipe from an older synthgen's state, with the keys this version added at their
+    defaults (what the older version did): a run started before an upgrade resumes after it."""
+    try:
+        return _fingerprint_recipe(build_recipe(recipe))
+    except UserError:
+        return recipe
 
 
 def generation_counts(state: RunState, reject_counts: dict[str, int], resumed: int, engine_stats: dict[str, Any],

@@ -534,10 +534,22 @@ class MiningRecipeConfig(MiningConfig):
 
 @dataclass(frozen=True)
 class RunConfig:
-    """How the work is cut: `shard_size` documents per engine call and per output unit."""
+    """How the work is cut: `shard_size` documents per engine call and per output unit.
+
+    `deterministic` (default false) asks for bit-identical rows from a resumed, a Ray and a
+    `--shard` run of the same recipe on the same hardware, at some speed: one CPU thread
+    for the model math (on CPUs a matrix product rounds differently with another thread
+    count), vLLM's prefix cache off (what the cache held would change which tokens a
+    kernel computes, and how it rounds), one request in flight for the `openai` engine
+    (a server batches concurrent requests by arrival), and vLLM's batch-invariant kernels
+    (`VLLM_BATCH_INVARIANT=1`) on GPUs. Without it, every run still accounts for each
+    work item exactly once, with the same ids (`synthgen/ledger.py`); only the text a
+    model writes may differ in places.
+    """
 
     shard_size: int = 64
     rows_per_file: int = 100_000
+    deterministic: bool = False
 
     def __post_init__(self) -> None:
         _check("run.shard_size", self.shard_size >= 1, "must be >= 1", self.shard_size)
@@ -595,6 +607,10 @@ class Recipe:
         needs_corpus = set(self.tasks.enabled()) - {"corpus_free"}
         _check("corpus", bool(self.corpus) or not needs_corpus,
                f"is required by the tasks {', '.join(sorted(needs_corpus))} ([corpus] or [[corpus]] tables)", "none")
+        _check("generator.engine_kwargs.enable_prefix_caching",
+               not (self.run.deterministic and self.generator.engine_kwargs.get("enable_prefix_caching")),
+               "must not be true with run.deterministic = true (outputs would depend on the cache's history)",
+               self.generator.engine_kwargs.get("enable_prefix_caching"))
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

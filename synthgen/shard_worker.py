@@ -21,6 +21,7 @@ from typing import Any
 from synthgen.brainstorm import Brainstormer, BrainstormReport
 from synthgen.corpus import Document, Reject
 from synthgen.engines import Embedder, Generator, load_embedder, load_generator
+from synthgen.engines.threads import use_one_math_thread
 from synthgen.errors import UserError
 from synthgen.generation import StageStats, run_stage
 from synthgen.personas import Persona, PersonaIndex
@@ -65,10 +66,13 @@ class ShardResult:
 
 class ShardWorker:
     """Generation for shards of one recipe. Engines may be passed in (in-process runs
-    share the driver's); otherwise they are loaded on first use (a Ray actor's own)."""
+    share the driver's); otherwise they are loaded on first use (a Ray actor's own).
+    With `run.deterministic`, the process does its model math on one thread."""
 
     def __init__(self, recipe: Recipe, personas: list[Persona], prompts_root: str | Path,
                  generator: Generator | None = None, embedder: Embedder | None = None):
+        if recipe.run.deterministic:
+            use_one_math_thread()
         self.recipe = recipe
         self.personas = personas
         self.prompts = PromptLibrary(prompts_root)
@@ -80,7 +84,7 @@ class ShardWorker:
     @property
     def generator(self) -> Generator:
         if self._generator is None:
-            self._generator = load_generator(self.recipe.generator)
+            self._generator = load_generator(self.recipe.generator, self.recipe.run.deterministic)
         return self._generator
 
     @property
@@ -156,7 +160,8 @@ class ShardWorker:
             for variant in range(self.recipe.queries_per_document):
                 seed = stable_int(self.recipe.name, self.recipe.seed, document.id, variant)
                 task = random.Random(seed).choices(names, weights=weights)[0]
-                item = WorkItem(document, variant, task, seed, [p for p, _ in found])
+                item = WorkItem(document, variant, task, seed, [p for p, _ in found],
+                                id=self.tasks[task].item_id(document.id, variant))
                 self.tasks[task].plan(item)
                 items.append(item)
         return items

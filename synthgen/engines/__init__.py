@@ -6,10 +6,12 @@ from synthgen.engines.base import Embedder, GenerationOutput, GenerationRequest,
 from synthgen.recipe import EmbedderConfig, GeneratorConfig
 
 
-def load_generator(config: GeneratorConfig) -> Generator:
+def load_generator(config: GeneratorConfig, deterministic: bool = False) -> Generator:
     """The generator a recipe's `generator` table names: vLLM in-process (`engine = "vllm"`,
     `builtin:` models resolved to their local checkpoint) or an OpenAI-compatible server
-    (`engine = "openai"`, `builtin:` names sent as their hub id, the server's served name)."""
+    (`engine = "openai"`, `builtin:` names sent as their hub id, the server's served name).
+    `deterministic` (`run.deterministic`): no prefix cache in-process, one request in
+    flight to a server."""
     from synthgen.models import BUILTIN_MODELS, BUILTIN_PREFIX, public_model_id
 
     if config.engine == "openai":
@@ -20,13 +22,14 @@ def load_generator(config: GeneratorConfig) -> Generator:
             raise UserError(f"unknown builtin model {config.model!r}: known are {', '.join(BUILTIN_MODELS)}")
         served = public_model_id(config.model)
         return OpenAIGenerator(config.base_url, served, served, config.structured_outputs, config.api_key_env,
-                               config.concurrency, config.max_retries, config.request_timeout)
+                               1 if deterministic else config.concurrency, config.max_retries,
+                               config.request_timeout)
 
     from synthgen.engines.vllm_engine import VLLMGenerator
     from synthgen.models import resolve_model
 
     return VLLMGenerator(resolve_model(config.model), public_model_id(config.model),
-                         config.structured_outputs, config.engine_kwargs)
+                         config.structured_outputs, config.engine_kwargs, deterministic)
 
 
 def load_embedder(config: EmbedderConfig) -> Embedder:

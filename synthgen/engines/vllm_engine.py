@@ -25,9 +25,11 @@ def _is_cpu_build() -> bool:
         return False
 
 
-def _import_vllm():
+def _import_vllm(deterministic: bool = False):
     if _is_cpu_build():
         os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+    elif deterministic:  # vLLM's batch-invariant kernels exist for GPUs only; read at import
+        os.environ.setdefault("VLLM_BATCH_INVARIANT", "1")
     os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
     try:
         import vllm
@@ -58,16 +60,17 @@ class VLLMGenerator:
     `structured_outputs=True` turns each request's JSON schema into a decoding constraint
     (`StructuredOutputsParams(json=schema)`), so outputs parse by construction.
     `engine_kwargs` are passed to `vllm.LLM` unchanged (tensor_parallel_size, max_model_len,
-    gpu_memory_utilization, enable_prefix_caching, ...).
+    gpu_memory_utilization, enable_prefix_caching, ...). `deterministic` (`run.deterministic`)
+    turns the prefix cache off, so a batch's numerics do not depend on what came before it.
     """
 
     def __init__(self, model: str, model_id: str, structured_outputs: bool = True,
-                 engine_kwargs: dict[str, Any] | None = None):
-        vllm = _import_vllm()
+                 engine_kwargs: dict[str, Any] | None = None, deterministic: bool = False):
+        vllm = _import_vllm(deterministic)
         self.model_id = model_id
         self.structured_outputs = structured_outputs
         self._vllm = vllm
-        self._llm = vllm.LLM(model=model, **_with_defaults(engine_kwargs, enable_prefix_caching=True))
+        self._llm = vllm.LLM(model=model, **_with_defaults(engine_kwargs, enable_prefix_caching=not deterministic))
 
     @property
     def context_length(self) -> int:

@@ -33,6 +33,7 @@ class WorkItem:
     candidates: list[Persona] = field(default_factory=list)
     fields: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, str] = field(default_factory=dict)
+    id: str = ""  # the id of the row it becomes (`BaseTask.item_id`); its rejects carry it too
 
     @property
     def key(self) -> str:
@@ -119,11 +120,16 @@ class BaseTask:
             return language
         return "en" if is_code(document) else document.language
 
+    def item_id(self, document_id: str, variant: int) -> str:
+        """The id of this task's work item (document, variant), and of the row it becomes:
+        it depends on the recipe's name and seed only, never on model output."""
+        return row_id(self.recipe.name, self.name, document_id, variant, self.recipe.seed)
+
     def row(self, item: WorkItem, **columns: Any) -> dict[str, Any]:
         """A row of the contract for `item`: `columns` over the defaults."""
         recipe = self.recipe
         row = {
-            "id": row_id(recipe.name, self.name, item.document.id, item.variant, recipe.seed),
+            "id": self.item_id(item.document.id, item.variant),
             "task": self.name,
             "instruction": self.config.instruction,
             "query": "",

@@ -71,7 +71,7 @@ class CorpusFreeTask(BaseTask):
             document = Document(f"task-{stable_hash(definition, digits=12)}", definition, "en")
             for variant in range(self.config.examples_per_task):
                 seed = stable_int(self.recipe.name, self.recipe.seed, document.id, variant)
-                item = WorkItem(document, variant, self.name, seed)
+                item = WorkItem(document, variant, self.name, seed, id=self.item_id(document.id, variant))
                 self.plan(item)
                 items.append(item)
         return items

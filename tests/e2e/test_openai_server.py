@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from synthgen.engines.openai_engine import OpenAIGenerator
+from synthgen.ledger import GENERATED, audit_run
 from synthgen.models import public_model_id, resolve_model
 from synthgen.personas import load_personas
 from synthgen.rows import DIFFICULTIES, QUESTION_TYPES, ROW_SCHEMA
@@ -35,8 +36,10 @@ DOCS = 4
 FAULT_TIMEOUT = 15.0  # request_timeout of the fault run (replies take 1-5 s here); held replies wait longer
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def vllm_server(tmp_path_factory):
+    """The server lives while this module's tests run (about 6 GB resident), and stops before
+    the next module starts engines of its own."""
     log = tmp_path_factory.mktemp("vllm-server") / "server.log"
     server = start_vllm_server(resolve_model(MODEL), SERVED, log, api_key=SENTINEL, timeout=240)
     print(f"\nvLLM server ready in {server.start_seconds:.1f} s at {server.base_url}")
@@ -167,13 +170,11 @@ def test_same_kinds_of_rows_as_the_in_process_engine(openai_run, man_corpus, tmp
     for rows in (served, in_process):
         assert {r["task"] for r in rows} == {"retrieval"}
         assert {r["generator"] for r in rows} == {SERVED}
-    same = {r["id"]: r["query"] for r in served}
-    identical = sum(same.get(r["id"]) == r["query"] for r in in_process)
-    # Same seeds, model and prompts: most queries come out token for token the same (batches
-    # differ, so vLLM's numerics may move a few; 7 of 7 were identical when this was written).
-    assert identical >= len(in_process) // 2, (identical, len(in_process))
+    # The text itself is not compared: a server batches requests as they arrive, so the
+    # numerics (and now and then a sampled token) differ from the in-process engine's.
+    assert set(audit_run(out).work_items) == set(audit_run(local).work_items)
     print(f"\nin-process run of the same recipe: {len(in_process)} generated rows in {seconds:.1f} s "
-          f"(server: {len(served)}); {identical} queries identical to the server's")
+          f"(server: {len(served)})")
 
 
 def test_run_survives_injected_faults(vllm_server, man_corpus, tmp_path):
@@ -206,11 +207,8 @@ def test_a_wrong_key_stops_the_run_with_one_line(vllm_server, man_corpus, tmp_pa
             assert wrong.encode() not in path.read_bytes()
 
 
-def _final_ids(out: Path) -> list[str]:
-    return sorted(pq.read_table(out / "data", columns=["id"]).column("id").to_pylist())
-
-
-def test_server_killed_mid_run_then_restarted_the_run_resumes_to_the_clean_ids(vllm_server, man_corpus, tmp_path):
+def test_server_killed_mid_run_then_restarted_the_run_accounts_for_the_clean_work_items_once(vllm_server, man_corpus,
+                                                                                              tmp_path):
     """Runs last in this module: it kills the shared server and restarts it on the same port."""
     recipe = _recipe(tmp_path / "recipe.toml", man_corpus, vllm_server.base_url, concurrency=4, max_retries=2)
     text = recipe.read_text().replace("[mining]", "[run]\nshard_size = 1\n\n[mining]")
@@ -240,6 +238,9 @@ def test_server_killed_mid_run_then_restarted_the_run_resumes_to_the_clean_ids(v
     vllm_server.process, vllm_server.start_seconds = restarted.process, restarted.start_seconds
     result, _ = _synthgen_run(recipe, out)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert _final_ids(out) == _final_ids(tmp_path / "clean")
+    resumed, clean_ledger = audit_run(out), audit_run(tmp_path / "clean")
+    assert resumed.ok and clean_ledger.ok, (resumed.problems[:5], clean_ledger.problems[:5])
+    assert set(resumed.work_items) == set(clean_ledger.work_items) and len(resumed.work_items) == 2 * DOCS
+    assert set(resumed.final) == {i for i, end in resumed.work_items.items() if end == GENERATED}
     assert orjson.loads((out / "manifest.json").read_bytes())["resumed"] == 1
     _assert_key_nowhere(out, result)

@@ -106,6 +106,19 @@ def test_a_changed_recipe_is_refused_by_name_unless_forced(clean, tmp_path):
     assert (out / "manifest.json").exists()
 
 
+def test_a_run_started_before_a_recipe_key_was_added_resumes(clean, tmp_path):
+    """state.json of an older synthgen lacks the keys added since: they take their defaults."""
+    corpus, expected, _ = clean
+    out = tmp_path / "out"
+    with pytest.raises(RuntimeError):
+        Pipeline(recipe(corpus), out, SeededEngine(4), HashEmbedder(), show_progress=False).run()
+    state = orjson.loads((out / "state.json").read_bytes())
+    del state["fingerprint"]["recipe"]["run"]["deterministic"]
+    (out / "state.json").write_bytes(orjson.dumps(state))
+    Pipeline(recipe(corpus), out, SeededEngine(), HashEmbedder(), show_progress=False).run()
+    assert snapshot(out) == expected
+
+
 def test_a_changed_template_is_refused(clean, tmp_path):
     import shutil
 

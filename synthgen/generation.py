@@ -62,13 +62,16 @@ def build_requests(stage: Stage, items: Sequence[WorkItem], prompts: PromptLibra
 
 def echoed_prompt(answer: dict, request: GenerationRequest, variables: dict) -> str:
     """"copied_prompt" when a value of the answer is a key name of the schema or a phrase of
-    the prompt's own instructions (not of its passage or other variables): small models
-    answer "hard_negative_document" or "a faithful, fluent translation into English"."""
-    keys = {normalize_text(k) for k in (request.schema or {}).get("properties", {})}
+    the prompt's own instructions (not of its passage or other variables, and not one of
+    the choices the schema offers): small models answer "hard_negative_document" or "a
+    faithful, fluent translation into English"."""
+    properties = (request.schema or {}).get("properties", {})
+    keys = {normalize_text(k) for k in properties}
+    choices = {choice for spec in properties.values() for choice in spec.get("enum", ())}
     prompt = normalize_text(" ".join(m["content"] for m in request.messages))
     data = None  # the variables, normalized only for a value found in the prompt
     for value in answer.values():
-        if not isinstance(value, str):
+        if not isinstance(value, str) or value in choices:
             continue
         text = normalize_text(value)
         if text in keys:

@@ -149,7 +149,7 @@ def filter_(
 
     Example: synthgen filter outputs/demo --set gates.cosine.min_score=0.6 --set gates.language.enabled=false
     """
-    _refinalize(run_dir, set_, allowed="gates.")
+    _refinalize(run_dir, set_, allowed="gates.", command="filter")
 
 
 @app.command()
@@ -165,31 +165,35 @@ def mine(
 
     Example: synthgen mine outputs/demo --set mining.num_negatives=5 --set mining.range_max=50
     """
-    _refinalize(run_dir, set_, allowed="mining.")
+    _refinalize(run_dir, set_, allowed="mining.", command="mine")
 
 
-def _refinalize(run_dir: Path, overrides: list[str], allowed: str) -> None:
+def _refinalize(run_dir: Path, overrides: list[str], allowed: str, command: str) -> None:
     import time
 
-    from synthgen.finalize import Finalizer
-    from synthgen.output import RunFolder
     from synthgen.engines import load_embedder
+    from synthgen.finalize import Finalizer
+    from synthgen.finished_run import FinishedRun
+    from synthgen.owned_folders import require_owned
     from synthgen.pipeline import update_manifest
     from synthgen.recipe import apply_override, build_recipe
 
     started = time.perf_counter()
-    folder = RunFolder(run_dir)
-    if not folder.manifest.is_file():
-        raise UserError(f"{run_dir} has no manifest.json: is it a finished synthgen run?")
-    manifest = orjson.loads(folder.manifest.read_bytes())
-    data = manifest["recipe"]
+    run = FinishedRun.open(run_dir)
+    require_owned(run.folder.root, "run", command)
+    missing = [key for key in ("recipe", "counts", "generation_removals") if not isinstance(run.manifest.get(key), dict)]
+    if missing:
+        raise UserError(f"{run.folder.manifest}: lacks {', '.join(missing)} (not written by a finished synthgen "
+                        f"run): rerun `synthgen run RECIPE --out {run_dir}` to finish it")
+    data = orjson.loads(orjson.dumps(run.recipe))
     for item in overrides:
         if not item.strip().startswith(allowed):
             raise UserError(f"--set {item}: this command changes only {allowed}* keys")
         apply_override(data, item)
     recipe = build_recipe(data)
-    report = Finalizer(folder, recipe, load_embedder(recipe.embedder)).run()
-    update_manifest(folder, manifest, recipe, report, manifest["timings"].get("total_seconds", 0.0))
+    report = Finalizer(run.folder, recipe, load_embedder(recipe.embedder)).run()
+    run.manifest.setdefault("timings", {})
+    update_manifest(run.folder, run.manifest, recipe, report, run.manifest["timings"].get("total_seconds", 0.0))
     _print_finalize(report, time.perf_counter() - started)
 
 

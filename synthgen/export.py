@@ -23,7 +23,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from synthgen.errors import UserError
-from synthgen.output import RunFolder, atomic_write_bytes, write_parquet
+from synthgen.output import RunFolder, atomic_write_bytes, output_errors, write_parquet
+from synthgen.owned_folders import claim_folder
 from synthgen.rows import instructed_query
 
 FORMATS = ("sentence-transformers", "flagembedding")
@@ -65,13 +66,14 @@ def export_run(run_dir: str | Path, out: str | Path, fmt: str, num_negatives: in
     keep = [len(n) >= num_negatives for n in negatives]
     rows = table.filter(pa.array(keep)).to_pylist()
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    if fmt == "sentence-transformers":
-        path = out / "train.parquet"
-        write_parquet(path, _sentence_transformers_table(rows, num_negatives))
-    else:
-        path = out / "train.jsonl"
-        atomic_write_bytes(path, b"".join(orjson.dumps(_flag_record(r, num_negatives)) + b"\n" for r in rows))
+    claim_folder(out, "export", "--out")  # a folder of the user's is never written into
+    with output_errors(out):
+        if fmt == "sentence-transformers":
+            path = out / "train.parquet"
+            write_parquet(path, _sentence_transformers_table(rows, num_negatives))
+        else:
+            path = out / "train.jsonl"
+            atomic_write_bytes(path, b"".join(orjson.dumps(_flag_record(r, num_negatives)) + b"\n" for r in rows))
     return ExportReport(path, len(rows), keep.count(False), num_negatives)
 
 

@@ -14,6 +14,7 @@ the same settings changes nothing (idempotent), and loosening a threshold brings
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,7 @@ from synthgen.gates.language import LanguageFilter
 from synthgen.gates.leakage import LeakageFilter
 from synthgen.gates.near_dup import NearDupConfig, find_near_duplicates
 from synthgen.mining import MiningConfig, MiningResult, mine_negatives
-from synthgen.output import RejectLog, RunFolder, ShardWriter
+from synthgen.output import RejectLog, RunFolder, ShardWriter, replace_folder
 from synthgen.recipe import CODE_LANGUAGES, CosineGateConfig, Recipe
 from synthgen.rows import rows_to_table, stable_int
 from synthgen.tasks import Task, build_tasks
@@ -101,16 +102,15 @@ class Finalizer:
         self.report = FinalizeReport()
 
     def run(self) -> FinalizeReport:
-        """Gates and mining over the generated parts into a new `data/`."""
+        """Gates and mining over the generated parts into a new `data/` and new gate and
+        mining rejects, both written aside and swapped in at the end: a pass that dies
+        half-way leaves the previous `data/` and rejects as they were."""
         sources = self.folder.parts()
-        for stale in [*self.folder.rejects.glob("gates-*.jsonl"), self.folder.rejects / "mining.jsonl"]:
-            stale.unlink(missing_ok=True)
-        rejects = RejectLog(self.folder.rejects)
+        staged_rejects = _fresh_folder(self.folder.root / ".rejects.tmp")
+        rejects = RejectLog(staged_rejects)
         corpus = self._load_corpus()
         dropped = self._global_gates(sources)
-        staging = self.folder.root / ".data.tmp"
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir()
+        staging = _fresh_folder(self.folder.root / ".data.tmp")
         writer = ShardWriter(staging, self.recipe.run.rows_per_file)
         for number, rows in enumerate(_read_rows(sources)):
             self.report.rows_in += len(rows)
@@ -129,7 +129,9 @@ class Finalizer:
             writer.add(rows_to_table(rows))
             self.report.rows_out += len(rows)
         self.report.shards = writer.close()
-        _replace_folder(staging, self.folder.data)
+        rejects.commit()
+        replace_folder(staging, self.folder.data)
+        _replace_finalize_rejects(staged_rejects, self.folder.rejects)
         self.report.removals = dict(sorted(rejects.counts.items()))
         return self.report
 
@@ -309,11 +311,19 @@ def _merge_mining_reports(total: dict[str, Any], part: dict[str, Any]) -> dict[s
     return merged
 
 
-def _replace_folder(new: Path, target: Path) -> None:
-    """Swap a completed staging folder into place; the old one is removed only afterwards."""
-    old = target.with_name(f".{target.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        target.rename(old)
-    new.rename(target)
-    shutil.rmtree(old, ignore_errors=True)
+def _fresh_folder(path: Path) -> Path:
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir()
+    return path
+
+
+def _replace_finalize_rejects(staged: Path, rejects: Path) -> None:
+    """The new gate and mining reject files in place of the old ones, each replaced in one
+    rename; old ones this pass did not write (a gate now off) are removed after."""
+    written = {path.name for path in staged.glob("*.jsonl")}
+    for name in sorted(written):
+        os.replace(staged / name, rejects / name)
+    for stale in [*rejects.glob("gates-*.jsonl"), rejects / "gates.jsonl", rejects / "mining.jsonl"]:
+        if stale.name not in written:
+            stale.unlink(missing_ok=True)
+    staged.rmdir()

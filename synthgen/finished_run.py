@@ -39,6 +39,9 @@ class FinishedRun:
         except orjson.JSONDecodeError as exc:
             raise UserError(f"{folder.manifest}: not valid JSON ({exc}); the run did not finish writing it: "
                             f"rerun `synthgen run RECIPE --out {run_dir}`") from None
+        if not isinstance(manifest, dict):
+            raise UserError(f"{folder.manifest}: not a synthgen manifest (a JSON object is expected, got "
+                            f"{type(manifest).__name__}): rerun `synthgen run RECIPE --out {run_dir}`")
         return cls(folder, manifest)
 
     # ---- what the manifest says -------------------------------------------------------

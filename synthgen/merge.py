@@ -35,11 +35,12 @@ def merge_runs(sources: list[Path], out: Path, overwrite: bool = False,
     """Join finished shard runs into `out` and finalize it; returns the manifest."""
     started = time.perf_counter()
     parts = _check_parts(sources)
+    _check_out_apart(out, [source for source, _ in parts])
     folder = RunFolder(out)
     if folder.holds_run() and not overwrite:
         raise UserError(f"merge --out {out}: the folder holds a run; pass --overwrite to replace it")
     with output_errors(folder.root):
-        folder.create(overwrite=True)
+        folder.create(overwrite=True, option="merge --out")
         state, reject_counts = RunState(), {}
         for source, checkpoint in parts:
             _copy_files(RunFolder(source), folder)
@@ -59,6 +60,16 @@ def merge_runs(sources: list[Path], out: Path, overwrite: bool = False,
                                                 reject_files=RejectLog(folder.rejects).commit(),
                                                 reject_counts=reject_counts))
     return manifest
+
+
+def _check_out_apart(out: Path, sources: list[Path]) -> None:
+    """`--out` must be none of the parts, and not inside one: the parts are read while
+    `--out` is written (and replaced with --overwrite)."""
+    target = out.resolve()
+    for source in sources:
+        part = source.resolve()
+        if target == part or part in target.parents or target in part.parents:
+            raise UserError(f"merge --out {out}: overlaps the shard run {source}; give a folder outside the parts")
 
 
 def _check_parts(sources: list[Path]) -> list[tuple[Path, Checkpoint]]:

@@ -13,6 +13,7 @@ half-written shard under its final name.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import hashlib
 import os
@@ -26,6 +27,7 @@ import pyarrow.parquet as pq
 
 from synthgen.corpus import Reject
 from synthgen.errors import UserError
+from synthgen.owned_folders import claim_folder
 
 
 _WRITE_ERRORS = {errno.ENOSPC: "no space left", errno.EDQUOT: "disk quota exceeded", errno.EROFS: "read-only",
@@ -64,6 +66,31 @@ def write_parquet(path: Path, table: pa.Table) -> dict[str, Any]:
     return {"path": path.name, "rows": table.num_rows, "sha256": file_sha256(path)}
 
 
+def replace_folder(new: Path, target: Path) -> None:
+    """Put the completed folder `new` in `target`'s place, so that `target` is never missing
+    and never half old, half new: on Linux both are exchanged in one `renameat2` call
+    (RENAME_EXCHANGE), then the old contents are deleted; where that is not available, the
+    old folder is renamed aside just before the new one takes its name."""
+    if target.exists() and _exchange(new, target):
+        shutil.rmtree(new)
+        return
+    old = target.with_name(f".{target.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
+    new.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
 def documents_table(documents: list[Any]) -> pa.Table:
     """A shard's documents (id, text, language, truncated) as a table."""
     return pa.table({"id": [d.id for d in documents], "text": [d.text for d in documents],
@@ -81,6 +108,11 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+# What else a run writes besides generated/, data/ and rejects/: `--overwrite` deletes these too.
+RUN_SUBFOLDERS = ("report", "logs", "hub", "eval", ".data.tmp", ".data.old", ".rejects.tmp", ".ray-work")
+RUN_FILES = ("manifest.json", "state.json")
+
+
 class RunFolder:
     """Paths of one run's output folder."""
 
@@ -95,17 +127,19 @@ class RunFolder:
         """A manifest or generated files: an earlier run (empty folders are not one)."""
         return self.manifest.exists() or (self.generated.is_dir() and any(self.generated.iterdir()))
 
-    def create(self, overwrite: bool, resume: bool = False) -> None:
-        """Make the folders. An earlier run is resumed (`resume`), replaced (`overwrite`),
-        or refused."""
+    def create(self, overwrite: bool, resume: bool = False, option: str = "--out") -> None:
+        """Make the folders. A folder synthgen did not mark as a run is refused untouched
+        (`synthgen/owned_folders.py`); an earlier run is resumed (`resume`), replaced
+        (`overwrite`: only what a run writes is deleted), or refused."""
+        claim_folder(self.root, "run", option)
         if self.holds_run() and not resume:
             if not overwrite:
                 raise UserError(f"output folder {self.root} already holds a run: pass --overwrite "
                                 "to replace it, or choose another --out")
-            for sub in (self.generated, self.data, self.rejects):
-                shutil.rmtree(sub, ignore_errors=True)
-            self.manifest.unlink(missing_ok=True)
-            (self.root / "state.json").unlink(missing_ok=True)
+            for sub in (*RUN_SUBFOLDERS, self.generated, self.data, self.rejects):
+                shutil.rmtree(self.root / sub, ignore_errors=True)
+            for name in RUN_FILES:
+                (self.root / name).unlink(missing_ok=True)
         try:
             for sub in (self.generated, self.data, self.rejects):
                 sub.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,8 @@ it the folder is staged in `RUN_DIR/hub/` and uploaded:
   from main when missing;
 - then one `upload_folder`, which also deletes files under `data/` and `images/` that the
   new folder no longer has (a republished run with fewer shards leaves no stale shard
-  for the `data/<task>/*.parquet` globs to pick up).
+  for the `data/<task>/*.parquet` globs to pick up); after `upload_large_folder` (below),
+  which deletes nothing, one more commit deletes them.
 
 Large runs upload resumably. With `hf_xet` installed (pinned in requirements/), the
 huggingface_hub of this project's pins uploads a folder through a streamed pipeline that
@@ -49,6 +50,7 @@ from synthgen.card import ALL_CONFIG, Config, render_card
 from synthgen.errors import UserError
 from synthgen.finished_run import FinishedRun
 from synthgen.output import atomic_write_bytes, output_errors
+from synthgen.owned_folders import claim_folder
 from synthgen.report import PLOTS, render_plots
 
 # The data inherits the terms of the corpus and of the generator, which synthgen cannot
@@ -164,23 +166,15 @@ class _TaskWriter:
 
 
 def _clear_folder(folder: Path) -> None:
-    """Make `folder` ready for a fresh layout: new or empty, or one that `publish` wrote
-    before (its data/, images/, card and manifest are replaced; other files stay)."""
-    if folder.is_file():
-        raise UserError(f"{folder} is a file: give a folder for the repository")
-    if folder.is_dir() and any(folder.iterdir()):
-        if not (folder / MANIFEST_NAME).is_file():
-            raise UserError(f"{folder} is not empty and was not written by synthgen publish: "
-                            "choose a new or empty folder")
-        with output_errors(folder):
-            for name in ("data", "images"):
-                shutil.rmtree(folder / name, ignore_errors=True)
-            for name in ("README.md", MANIFEST_NAME):
-                (folder / name).unlink(missing_ok=True)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"cannot create {folder}: {exc.strerror}") from None
+    """Make `folder` ready for a fresh layout: new or empty, or one that `publish` marked as
+    its own before (its data/, images/, card and manifest are replaced; other files stay).
+    The mark comes first, so a staging that dies half-way is rerun into the same folder."""
+    claim_folder(folder, "publish", "publish folder")
+    with output_errors(folder):
+        for name in ("data", "images"):
+            shutil.rmtree(folder / name, ignore_errors=True)
+        for name in ("README.md", MANIFEST_NAME):
+            (folder / name).unlink(missing_ok=True)
 
 
 def upload(folder: Path, repo_id: str, *, private: bool = False, revision: str | None = None,
@@ -201,10 +195,26 @@ def upload(folder: Path, repo_id: str, *, private: bool = False, revision: str |
         if hasattr(api, "upload_large_folder") and size > large_folder_bytes:
             api.upload_large_folder(repo_id=repo_id, folder_path=folder, repo_type="dataset", revision=revision,
                                     private=private or None)
+            delete_stale_files(api, folder, repo_id, revision)
         else:
             api.upload_folder(repo_id=repo_id, folder_path=folder, repo_type="dataset", revision=revision,
                               commit_message=commit_message, delete_patterns=["data/*", "images/*"])
     return str(url)
+
+
+def delete_stale_files(api, folder: Path, repo_id: str, revision: str | None) -> list[str]:
+    """Delete the repo's files under data/ and images/ that `folder` does not have (an
+    earlier upload's shards: the `data/<task>/*` globs of the card would read them), in
+    one commit; return their paths. `upload_large_folder` deletes nothing itself."""
+    stale = sorted(path for path in api.list_repo_files(repo_id, repo_type="dataset", revision=revision)
+                   if path.startswith(("data/", "images/")) and not (folder / path).is_file())
+    if stale:
+        from huggingface_hub import CommitOperationDelete
+
+        api.create_commit(repo_id=repo_id, repo_type="dataset", revision=revision,
+                          operations=[CommitOperationDelete(path_in_repo=path) for path in stale],
+                          commit_message=f"synthgen publish: delete {len(stale)} stale files")
+    return stale
 
 
 def require_token() -> None:

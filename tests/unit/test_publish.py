@@ -52,7 +52,7 @@ def test_a_foreign_folder_is_refused(tmp_path):
     write_finished_run(tmp_path / "run", mixed_rows())
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep me")
-    with pytest.raises(UserError, match="is not empty and was not written by synthgen publish"):
+    with pytest.raises(UserError, match="holds files synthgen did not write"):
         publish_run(tmp_path / "run", "o/n", dry_run=tmp_path / "mine")
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
 

@@ -30,8 +30,12 @@ app.add_typer(models_app, name="models")
 console = Console()
 
 
+INTERRUPTED_EXIT_CODE = 130  # 128 + SIGINT, as shells report a Ctrl-C
+
+
 def user_errors(func: Callable) -> Callable:
-    """Turn a `UserError` into one line on stderr and exit code 2."""
+    """Turn a `UserError` into one line on stderr and exit code 2, and Ctrl-C into one line
+    and exit code 130 (what a run committed stays, and the same command resumes it)."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -40,6 +44,9 @@ def user_errors(func: Callable) -> Callable:
         except UserError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            typer.echo("interrupted: what was committed is kept; run the same command again to resume", err=True)
+            raise typer.Exit(INTERRUPTED_EXIT_CODE) from None
 
     return wrapper
 

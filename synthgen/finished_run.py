@@ -21,6 +21,14 @@ from synthgen.output import RunFolder
 from synthgen.rows import ROW_SCHEMA
 
 
+# The manifest keys the readers below rely on, with their JSON types: a damaged manifest
+# stops with one line instead of an AttributeError deep inside a plot.
+_MANIFEST_TYPES = {"recipe": dict, "counts": dict, "counts_by": dict, "stages": dict, "removals": dict,
+                   "generation_removals": dict, "gate_removals": dict, "timings": dict, "mining": dict,
+                   "shards": list, "brainstorm": dict, "generator": str, "embedder": str, "created": str}
+_JSON_NAMES = {dict: "object", list: "array", str: "string"}
+
+
 class FinishedRun:
     """One run folder with a manifest. `FinishedRun.open(path)` checks that it is one."""
 
@@ -42,6 +50,11 @@ class FinishedRun:
         if not isinstance(manifest, dict):
             raise UserError(f"{folder.manifest}: not a synthgen manifest (a JSON object is expected, got "
                             f"{type(manifest).__name__}): rerun `synthgen run RECIPE --out {run_dir}`")
+        for key, kind in _MANIFEST_TYPES.items():
+            if manifest.get(key) is not None and not isinstance(manifest[key], kind):
+                raise UserError(f"{folder.manifest}: {key} must be a JSON {_JSON_NAMES[kind]}, got "
+                                f"{type(manifest[key]).__name__} (not written by synthgen, or damaged): "
+                                f"rerun `synthgen run RECIPE --out {run_dir}`")
         return cls(folder, manifest)
 
     # ---- what the manifest says -------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Literal, Sequence
 import numpy as np
 
 from synthgen.engines.base import Embedder
+from synthgen.engines.loading import model_errors
 from synthgen.models import public_model_id, resolve_model
 from synthgen.recipe import EmbedderConfig
 
@@ -27,7 +28,8 @@ class SentenceTransformerEmbedder:
         self.model_id = model_id
         self.query_prompt = query_prompt
         self.batch_size = batch_size
-        self._model = SentenceTransformer(model)
+        with model_errors("embedder.model", model_id):
+            self._model = SentenceTransformer(model)
 
     def embed(self, texts: Sequence[str], kind: Literal["query", "document"]) -> np.ndarray:
         if not texts:

@@ -14,6 +14,7 @@ from typing import Any, Literal, Sequence
 import numpy as np
 
 from synthgen.engines.base import GenerationOutput, GenerationRequest
+from synthgen.engines.loading import model_errors
 from synthgen.errors import MissingDependencyError
 
 
@@ -70,7 +71,8 @@ class VLLMGenerator:
         self.model_id = model_id
         self.structured_outputs = structured_outputs
         self._vllm = vllm
-        self._llm = vllm.LLM(model=model, **_with_defaults(engine_kwargs, enable_prefix_caching=not deterministic))
+        with model_errors("generator.model", model_id, "generator.engine_kwargs"):
+            self._llm = vllm.LLM(model=model, **_with_defaults(engine_kwargs, enable_prefix_caching=not deterministic))
 
     @property
     def context_length(self) -> int:
@@ -120,7 +122,8 @@ class VLLMEmbedder:
         vllm = _import_vllm()
         self.model_id = model_id
         self.query_prompt = query_prompt
-        self._llm = vllm.LLM(model=model, runner="pooling", **_with_defaults(engine_kwargs))
+        with model_errors("embedder.model", model_id):
+            self._llm = vllm.LLM(model=model, runner="pooling", **_with_defaults(engine_kwargs))
 
     def embed(self, texts: Sequence[str], kind: Literal["query", "document"]) -> np.ndarray:
         if not texts:

@@ -9,8 +9,10 @@ token-based truncation is tested in tests/e2e/test_bad_input.py).
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import orjson
@@ -167,3 +169,73 @@ def test_a_template_with_an_undefined_variable_is_one_line(tmp_path):
     with pytest.raises(UserError) as info:
         run(recipe(corpus), tmp_path / "out", prompts=PromptLibrary(prompts))
     assert "template retrieval/query" in one_line(info.value) and "character_name" in str(info.value)
+
+
+def test_export_into_a_read_only_folder_is_one_line(tmp_path, tmpfs):
+    from run_folders import mixed_rows, write_finished_run
+    from synthgen.export import export_run
+
+    run_dir = write_finished_run(tmp_path / "run", mixed_rows()).root
+    subprocess.run(["mount", "-o", "remount,ro", str(tmpfs)], check=True)
+    with pytest.raises(UserError) as info:
+        export_run(run_dir, tmpfs / "st", "sentence-transformers")
+    assert "Read-only file system" in one_line(info.value)
+
+
+def test_ctrl_c_is_one_line_with_exit_130(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from synthgen.cli import app
+
+    def interrupted(self, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Pipeline, "run", interrupted)
+    recipe_path = tmp_path / "r.toml"
+    recipe_path.write_text(f'name = "x"\n[corpus]\npath = "{jsonl(tmp_path / "c.jsonl", docs(2))}"\n')
+    result = CliRunner().invoke(app, ["run", str(recipe_path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 130
+    assert result.output.strip() == "interrupted: what was committed is kept; run the same command again to resume"
+
+
+def test_an_interrupted_run_resumes_to_the_clean_result(tmp_path):
+    class CtrlC(SeededEngine):
+        def generate(self, requests):
+            if self.calls == 3:
+                raise KeyboardInterrupt
+            return super().generate(requests)
+
+    corpus = jsonl(tmp_path / "c.jsonl", docs(8))
+    run(recipe(corpus), tmp_path / "clean")
+    with pytest.raises(KeyboardInterrupt):
+        run(recipe(corpus), tmp_path / "out", CtrlC())
+    assert committed_parts_readable(tmp_path / "out") >= 1
+    run(recipe(corpus), tmp_path / "out")
+    rows = lambda folder: pq.read_table(folder / "data").sort_by("id").to_pylist()  # noqa: E731
+    assert rows(tmp_path / "out") == rows(tmp_path / "clean")
+
+
+@pytest.mark.parametrize("args, key", [
+    (["personas", "search", "chmod", "--embedder", "nope/no-such-model"], "embedder.model: cannot load 'nope/no-such-model'"),
+    (["personas", "search", "chmod", "--embedder", "/no/such/folder"], "embedder.model: cannot load '/no/such/folder'"),
+])
+def test_a_model_that_does_not_exist_is_one_line(args, key):
+    exe = Path(sys.executable).with_name("synthgen")
+    result = subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert key in result.stderr and "Traceback" not in result.stderr
+
+
+def test_model_errors_name_the_engine_argument_that_vllm_does_not_know():
+    from synthgen.engines.loading import model_errors
+
+    def engine(**kwargs):
+        raise TypeError("EngineArgs.__init__() got an unexpected keyword argument 'max_model_lenx'")
+
+    with pytest.raises(UserError, match=r"^generator.engine_kwargs: 'max_model_lenx' is not an engine argument"):
+        with model_errors("generator.model", "m", "generator.engine_kwargs"):
+            engine(max_model_lenx=1)
+    with pytest.raises(TypeError):  # any other TypeError is a bug, not the user's mistake
+        with model_errors("generator.model", "m", "generator.engine_kwargs"):
+            raise TypeError("unsupported operand")

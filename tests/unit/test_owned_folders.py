@@ -194,3 +194,18 @@ def test_export_refuses_a_file_a_users_folder_and_a_read_only_folder(tmp_path, u
         assert result.exit_code == 2 and "Permission denied" in result.output
     again = export_run(run, tmp_path / "st", "sentence-transformers")
     assert export_run(run, tmp_path / "st", "sentence-transformers").path == again.path  # ours: rewritten
+
+
+@pytest.mark.parametrize("content, shown", [(b"{}", None), (b'{"recipe": {"name": "x"}}', None),
+                                            (b'{"counts": 5, "recipe": {}}', "counts must be a JSON object, got int"),
+                                            (b'{"stages": [], "recipe": {}}', "stages must be a JSON object, got list")])
+def test_report_inspect_and_publish_read_partial_manifests_or_stop_in_one_line(tmp_path, content, shown):
+    run = write_finished_run(tmp_path / "run", mixed_rows()).root
+    (run / "manifest.json").write_bytes(content)
+    for args in (["report", str(run)], ["inspect", str(run)],
+                 ["publish", str(run), "--repo-id", "o/n", "--dry-run", str(tmp_path / "hub")]):
+        result = cli(*args)
+        if shown is None:
+            assert result.exit_code == 0, (args[0], result.output)
+        else:
+            assert result.exit_code == 2 and shown in result.output, (args[0], result.output)

@@ -12,7 +12,6 @@ from typing import Callable, Optional
 
 import orjson
 import typer
-from rich.console import Console
 
 from synthgen.errors import UserError
 
@@ -27,7 +26,6 @@ personas_app = typer.Typer(help="Persona libraries. Example: synthgen personas s
 models_app = typer.Typer(help="Built-in models. Example: synthgen models prepare", no_args_is_help=True)
 app.add_typer(personas_app, name="personas")
 app.add_typer(models_app, name="models")
-console = Console()
 
 
 INTERRUPTED_EXIT_CODE = 130  # 128 + SIGINT, as shells report a Ctrl-C
@@ -66,6 +64,8 @@ def run(
                                           help="Ray cluster address (--executor ray; default: Ray in this process)."),
     shard: Optional[str] = typer.Option(None, "--shard", help="I/N: generate only shards I mod N (job arrays); "
                                         "join the N folders with `synthgen merge`."),
+    verbose: bool = typer.Option(False, "--verbose", "-v",
+                                 help="Show vLLM's and torch's own messages here (else in OUT/logs/engine.log)."),
 ) -> None:
     """Run a recipe: generate rows and write Parquet shards, rejects and a manifest.
 
@@ -78,7 +78,7 @@ def run(
     """
     from synthgen.executors import ShardSpec
     from synthgen.pipeline import Pipeline
-    from synthgen.progress import summary_table
+    from synthgen.progress import summary_lines
     from synthgen.recipe import load_recipe
 
     loaded = load_recipe(recipe, set_)
@@ -87,12 +87,16 @@ def run(
         raise UserError(f"--executor: {executor!r} is not an executor (local or ray)")
     spec = ShardSpec.parse(shard) if shard else None
     manifest = Pipeline(loaded, target, show_progress=not quiet, executor=executor, ray_address=address,
-                        shard=spec).run(limit_docs=limit_docs, overwrite=overwrite, force=force)
+                        shard=spec, engine_log=not verbose).run(limit_docs=limit_docs, overwrite=overwrite,
+                                                                force=force)
     if spec:
         typer.echo(f"shard {spec}: generated {manifest['counts']['generated_rows']} rows in {target / 'generated'}; "
                    f"join all {spec.count} shard folders with `synthgen merge DIR... --out OUT`")
         return
-    Console(stderr=True).print(summary_table(manifest))
+    for line in summary_lines(manifest):
+        typer.echo(line, err=True)
+    if not verbose:
+        typer.echo(f"engine messages: {target / 'logs' / 'engine.log'}", err=True)
     typer.echo(f"wrote {manifest['counts']['rows']} rows to {target / 'data'}")
 
 
@@ -108,10 +112,11 @@ def merge(
     Example: synthgen merge outputs/part-0 outputs/part-1 --out outputs/full
     """
     from synthgen.merge import merge_runs
-    from synthgen.progress import summary_table
+    from synthgen.progress import summary_lines
 
     manifest = merge_runs(runs, out, overwrite=overwrite)
-    Console(stderr=True).print(summary_table(manifest))
+    for line in summary_lines(manifest):
+        typer.echo(line, err=True)
     typer.echo(f"merged {len(runs)} shard runs: wrote {manifest['counts']['rows']} rows to {out / 'data'}")
 
 

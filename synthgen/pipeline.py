@@ -19,6 +19,7 @@ from typing import Any, Iterator
 
 import orjson
 import pyarrow.parquet as pq
+from rich.console import Console
 
 import synthgen
 from synthgen.checkpoint import Checkpoint, check_resume, file_digest, load_checkpoint, save_checkpoint
@@ -36,6 +37,7 @@ from synthgen.prompts import PromptLibrary
 from synthgen.recipe import Recipe, build_recipe
 from synthgen.rows import rows_to_table
 from synthgen.shard_worker import ShardResult, ShardWork, ShardWorker
+from synthgen.terminal import engine_output_to, terminal_stderr
 from synthgen.tasks import build_tasks
 
 
@@ -58,12 +60,14 @@ class Pipeline:
     `executor="ray"` generates the shards on a Ray cluster (`synthgen/ray_executor.py`);
     `shard=ShardSpec(I, N)` generates only this process's share of the shards and stops
     before the global steps, which `synthgen merge` runs over all N parts.
+    `engine_log=True` sends what vLLM, torch and the rest print to `OUT/logs/engine.log`
+    (`synthgen/terminal.py`), leaving the terminal to synthgen's progress.
     """
 
     def __init__(self, recipe: Recipe, out: str | Path, generator: Generator | None = None,
                  embedder: Embedder | None = None, prompts: PromptLibrary | None = None,
                  show_progress: bool = True, executor: str = "local", ray_address: str | None = None,
-                 shard: ShardSpec | None = None):
+                 shard: ShardSpec | None = None, engine_log: bool = False):
         self.recipe = recipe
         self.folder = RunFolder(out)
         self.prompts = prompts or PromptLibrary()
@@ -74,6 +78,7 @@ class Pipeline:
         self.executor_name = executor
         self.ray_address = ray_address
         self.shard = shard
+        self.engine_log = engine_log
         self.state = RunState()
 
     def run(self, limit_docs: int | None = None, overwrite: bool = False, force: bool = False) -> dict[str, Any]:
@@ -95,13 +100,18 @@ class Pipeline:
         checkpoint = self._open_folder(limit_docs, overwrite, force)
         if checkpoint.complete:
             return orjson.loads(self.folder.manifest.read_bytes())
+        with engine_output_to(self.folder.root / "logs" / "engine.log" if self.engine_log else None):
+            return self._generate_and_finalize(checkpoint, personas, total, limit_docs, started)
+
+    def _generate_and_finalize(self, checkpoint: Checkpoint, personas: list, total: int, limit_docs: int | None,
+                               started: float) -> dict[str, Any]:
         rejects = RejectLog(self.folder.rejects)
         rejects.rewind(checkpoint.reject_files, checkpoint.reject_counts)
         self._restore(checkpoint)
         executor = self._open_executor(personas)
         try:
             self._prepare_tasks(executor, rejects, checkpoint)
-            with RunProgress(total, enabled=self.show_progress) as progress:
+            with RunProgress(total, Console(file=terminal_stderr()), enabled=self.show_progress) as progress:
                 for result in executor.map(self._works(checkpoint, limit_docs, progress)):
                     self._write_shard(result, rejects, progress)
                     done = {"standalone_done": True} if result.standalone else {"shards_done": result.number + 1}

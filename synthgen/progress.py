@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import textwrap
 import time
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
     TimeRemainingColumn
-from rich.table import Table
 
 
 class RunProgress:
@@ -52,26 +52,35 @@ class RunProgress:
                                f"{rate:.0f} tok/s  ETA {eta:.0f} s  elapsed {elapsed:.0f} s")
 
 
-def summary_table(manifest: dict[str, Any]) -> Table:
-    """The end-of-run table: what was read, generated, kept and dropped, and how fast."""
-    table = Table(title=f"synthgen run: {manifest['recipe']['name']}", show_header=True)
-    table.add_column("what")
-    table.add_column("count", justify="right")
-    counts = manifest["counts"]
-    for key in ("documents_read", "documents_kept", "work_items", "generated_rows", "rows"):
-        table.add_row(key.replace("_", " "), f"{counts[key]:,}")
-    for name, languages in manifest["counts_by"].get("task_query_language", {}).items():
+def summary_lines(manifest: dict[str, Any], width: int = 80) -> list[str]:
+    """The end-of-run summary, at most `width` columns: what was read, generated, kept and
+    dropped (grouped by the step that dropped it), and how fast each stage ran."""
+    counts, by = manifest["counts"], manifest.get("counts_by") or {}
+    lines = [f"synthgen run: {manifest['recipe']['name']}",
+             f"  documents: {counts['documents_read']:,} read, {counts['documents_kept']:,} kept; "
+             f"work items: {counts['work_items']:,}",
+             f"  rows: {counts['generated_rows']:,} generated, {counts.get('rows', 0):,} kept"]
+    for task, languages in by.get("task_query_language", {}).items():
         detail = ", ".join(f"{language} {count:,}" for language, count in languages.items())
-        table.add_row(f"rows, task {name}", f"{sum(languages.values()):,} ({detail})")
-    for name, count in sorted(manifest["counts_by"]["query_language"].items()):
-        table.add_row(f"rows, query language {name}", f"{count:,}")
-    for reason, count in sorted(manifest["removals"].items()):
-        table.add_row(f"removed: {reason}", f"{count:,}")
-    for stage, stats in manifest["stages"].items():
+        lines += _wrapped(f"    {task}: {sum(languages.values()):,} ({detail})", width)
+    steps: dict[str, list[str]] = {}
+    for key, count in sorted(manifest.get("removals", {}).items()):
+        step, _, reason = key.rpartition("/")
+        steps.setdefault(step or "other", []).append(f"{reason} {count:,}")
+    if steps:
+        lines.append(f"  removed ({sum(manifest['removals'].values()):,}), by step:")
+        for step, reasons in steps.items():
+            lines += _wrapped(f"    {step}: {', '.join(reasons)}", width)
+    for stage, stats in manifest.get("stages", {}).items():
         rate = stats["completion_tokens"] / max(stats["seconds"], 1e-9)
-        table.add_row(f"stage {stage}", f"{stats['requests']:,} req, {stats['prompt_tokens']:,} prompt tok, "
-                      f"{stats['completion_tokens']:,} gen tok, {rate:,.0f} tok/s")
-    table.add_row("wall time", f"{manifest['timings']['total_seconds']:.1f} s")
-    for line in manifest.get("mining", {}).get("advice", []):
-        table.add_row("mining", line)
-    return table
+        lines += _wrapped(f"  stage {stage}: {stats['requests']:,} requests, {stats['prompt_tokens']:,} prompt + "
+                          f"{stats['completion_tokens']:,} generated tokens, {rate:,.0f} tok/s", width)
+    lines.append(f"  wall time: {manifest['timings']['total_seconds']:.1f} s")
+    for advice in manifest.get("mining", {}).get("advice", []):
+        lines += _wrapped(f"  mining: {advice}", width)
+    return lines
+
+
+def _wrapped(line: str, width: int) -> list[str]:
+    indent = " " * (len(line) - len(line.lstrip()) + 4)
+    return textwrap.wrap(line, width, subsequent_indent=indent, break_on_hyphens=False) or [line]

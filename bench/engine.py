@@ -173,7 +173,9 @@ _PASSAGE = '{% include "retrieval/_passage.j2" %}'
 def passage_last_templates(target: Path) -> Path:
     """Copies of prompts/retrieval/ whose user message puts the passage last (for this
     benchmark only): the include moves from the start of the user block to its end."""
-    source = ROOT / "prompts" / "retrieval"
+    from synthgen.prompts import DEFAULT_PROMPTS_DIR
+
+    source = DEFAULT_PROMPTS_DIR / "retrieval"
     folder = target / "retrieval"
     folder.mkdir(parents=True, exist_ok=True)
     for path in source.glob("*.j2"):

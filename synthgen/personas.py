@@ -17,6 +17,7 @@ import orjson
 
 from synthgen.engines.base import Embedder
 from synthgen.errors import UserError
+from synthgen.package_data import package_data_dir
 
 # Documents are embedded from their start: enough to know the topic, cheap on long texts.
 DOCUMENT_PREFIX_CHARS = 2000
@@ -29,11 +30,12 @@ class Persona:
     domains: tuple[str, ...] = ()
 
 
-PERSONAS_DIR = Path(__file__).resolve().parent.parent / "personas"
+# The built-in libraries (`builtin:<name>`), shipped inside the package (synthgen.package_data).
+PERSONAS_DIR = package_data_dir("_personas")
 
 
 def library_path(name: str) -> Path:
-    """`builtin:core` -> synthgen's `personas/core.jsonl`; anything else is a file path."""
+    """`builtin:core` -> the `core.jsonl` that ships with synthgen; anything else is a file path."""
     if name.startswith("builtin:"):
         return PERSONAS_DIR / f"{name.removeprefix('builtin:')}.jsonl"
     return Path(name).expanduser()

@@ -1,5 +1,8 @@
 """Prompt templates: Jinja files under `prompts/<task>/<stage>.j2`, rendered safely.
 
+The templates ship inside the package (`synthgen.package_data`); `PromptLibrary(root)` loads
+another folder of the same layout.
+
 A template defines three blocks:
 
 - `system`: the system message,
@@ -25,8 +28,9 @@ import orjson
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from synthgen.errors import UserError
+from synthgen.package_data import package_data_dir
 
-DEFAULT_PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+DEFAULT_PROMPTS_DIR = package_data_dir("_prompts")
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from typing import Any
 
 import jinja2
 import orjson
+from jinja2 import meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from synthgen.errors import UserError
@@ -97,12 +98,15 @@ class PromptLibrary:
                 template = self._env.get_template(f"{name}.j2")
             except jinja2.TemplateSyntaxError as exc:
                 raise UserError(f"template {name}: line {exc.lineno}: {exc.message}") from None
-            self._cache[name] = PromptTemplate(name, template, _source_with_includes(self.root, path))
+            self._cache[name] = PromptTemplate(name, template, self._source_with_includes(f"{name}.j2"))
         return self._cache[name]
 
-
-def _source_with_includes(root: Path, path: Path) -> str:
-    """The template's text plus every file of its folder's partials (`_*.j2`), for hashing."""
-    parts = [path.read_text(encoding="utf-8")]
-    parts += [p.read_text(encoding="utf-8") for p in sorted(path.parent.glob("_*.j2"))]
-    return "\n".join(parts)
+    def _source_with_includes(self, filename: str, seen: frozenset[str] = frozenset()) -> str:
+        """The template's text followed by the text of every template it includes, imports or
+        extends, recursively (shared partials such as `_json_system.j2` too): what its hash,
+        and a run's resume fingerprint, must change with."""
+        source = self._env.loader.get_source(self._env, filename)[0]
+        parts = [source]
+        for referenced in sorted(set(meta.find_referenced_templates(self._env.parse(source))) - seen - {None}):
+            parts.append(self._source_with_includes(referenced, seen | {filename, referenced}))
+        return "\n".join(parts)

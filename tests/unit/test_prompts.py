@@ -242,3 +242,16 @@ def test_sha256_changes_when_a_partial_changes(tmp_path):
     for name, sha in before.items():
         assert library.get(name).sha256 != sha
     assert "Be brief." in library.get("retrieval/query").messages(query_vars())[0]["content"]
+
+
+def test_the_shared_json_partial_counts_in_every_hash_that_includes_it(tmp_path):
+    """prompts/_json_system.j2 lives outside the task folders and is included by six tasks."""
+    root = tmp_path / "prompts"
+    shutil.copytree(DEFAULT_PROMPTS_DIR, root)
+    including = ["sts/write", "bitext/translate", "matching/write", "classification/example"]
+    before = {n: PromptLibrary(root).get(n).sha256 for n in [*including, "retrieval/query"]}
+    shared = root / "_json_system.j2"
+    shared.write_text(shared.read_text(encoding="utf-8") + " Answer in JSON only.", encoding="utf-8")
+    after = {n: PromptLibrary(root).get(n).sha256 for n in before}
+    assert all(after[n] != before[n] for n in including)
+    assert after["retrieval/query"] == before["retrieval/query"]  # it does not include the shared partial

@@ -3,7 +3,8 @@
 A recipe names the corpus, the task mix, the query languages, the generator and embedder,
 and the output. Every key is checked against its type and rule; a mistake becomes one
 `RecipeError` line naming the key, the rule and the value (`recipe: generator.top_p: must
-be in (0, 1], got 1.5`). `--set key=value` overrides any key before validation.
+be in (0, 1], got 1.5`), never a secret (`synthgen/redaction.py`). `--set key=value`
+overrides any key before validation.
 """
 
 from __future__ import annotations

@@ -41,7 +41,6 @@ import re
 import time
 from dataclasses import dataclass
 from typing import Any, Sequence
-
 from urllib.parse import urlsplit, urlunsplit
 
 from synthgen.engines.base import GenerationOutput, GenerationRequest

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from synthgen.redaction import shown_value
+
 
 class UserError(Exception):
     """A mistake in the user's input: one line naming the rule, the value and the fix."""
@@ -10,13 +12,18 @@ class UserError(Exception):
 
 
 class RecipeError(UserError):
-    """An invalid recipe key: `recipe: <key>: <rule>, got <value>`."""
+    """An invalid recipe key: `recipe: <key>: <rule>, got <value>`.
+
+    The value is shown as `synthgen.redaction.shown_value` allows: never for
+    `generator.api_key_env`, with credentials redacted for `generator.base_url`, and not
+    at all when it looks like a key; `value` keeps only what the message shows."""
 
     def __init__(self, key: str, rule: str, value: object = None, fix: str = ""):
-        self.key, self.rule, self.value = key, rule, value
+        shown = None if value is None else shown_value(key, value)
+        self.key, self.rule, self.value = key, rule, shown
         message = f"recipe: {key}: {rule}"
-        if value is not None:
-            message += f", got {value!r}"
+        if shown is not None:
+            message += f", got {shown}"
         if fix:
             message += f" ({fix})"
         super().__init__(message)

@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 
 from synthgen.errors import UserError
 from synthgen.output import RunFolder
+from synthgen.recipe import redact_recipe
 from synthgen.rows import ROW_SCHEMA
 
 
@@ -61,7 +62,10 @@ class FinishedRun:
 
     @property
     def recipe(self) -> dict[str, Any]:
-        return self.manifest.get("recipe") or {}
+        """The manifest's recipe, credentials redacted (a manifest of an older synthgen may
+        hold them: `synthgen.recipe.redact_recipe`)."""
+        recipe = self.manifest.get("recipe") or {}
+        return redact_recipe(recipe) if isinstance(recipe, dict) else {}
 
     @property
     def name(self) -> str:

@@ -6,7 +6,8 @@ The folder is laid out the way the Hub and `datasets.load_dataset` read it:
                                                 matter with the configs, then the card
     data/<task>/train-00000-of-00001.parquet    one config per task, split train; the row contract, zstd
     images/*.png                                the run report's plots (synthgen/report.py), linked from the card
-    synthgen_manifest.json                      the run's manifest, for provenance
+    synthgen_manifest.json                      the run's manifest, for provenance (credentials in
+                                                generator.base_url redacted, as synthgen writes them)
 
 `--dry-run DIR` writes that folder and stops: look at it, or load it with
 `datasets.load_dataset(DIR)` (the `all` config) or `load_dataset(DIR, "<task>")`. Without
@@ -42,6 +43,7 @@ from pathlib import Path
 from typing import Iterator
 
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -111,7 +113,10 @@ def build_repo_folder(run: FinishedRun, folder: Path, repo_id: str, license_id: 
         configs = [Config(ALL_CONFIG, sum(c.rows for c in written), "data/*/train-*.parquet",
                           min((c.min_negatives for c in written), default=0)), *written]
         render_plots(run, folder / "images")
-        shutil.copyfile(run.folder.manifest, folder / MANIFEST_NAME)
+        # The run's manifest, its recipe's credentials redacted should an older synthgen have written them.
+        manifest = {**run.manifest, "recipe": run.recipe} if "recipe" in run.manifest else run.manifest
+        atomic_write_bytes(folder / MANIFEST_NAME, orjson.dumps(manifest, option=orjson.OPT_INDENT_2
+                                                                | orjson.OPT_SORT_KEYS))
         images = {f"images/{name}": caption for name, caption in PLOTS.items()}
         card = render_card(run, repo_id, configs, license_id, images)
         atomic_write_bytes(folder / "README.md", card.encode("utf-8"))

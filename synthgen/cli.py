@@ -64,6 +64,9 @@ def run(
                                           help="Ray cluster address (--executor ray; default: Ray in this process)."),
     shard: Optional[str] = typer.Option(None, "--shard", help="I/N: generate only shards I mod N (job arrays); "
                                         "join the N folders with `synthgen merge`."),
+    ideas_from: Optional[Path] = typer.Option(None, "--ideas-from",
+                                              help="Use the brainstormed ideas of the run in DIR (shard 0 of "
+                                                   "a job array) instead of brainstorming."),
     verbose: bool = typer.Option(False, "--verbose", "-v",
                                  help="Show vLLM's and torch's own messages here (else in OUT/logs/engine.log)."),
 ) -> None:
@@ -87,7 +90,7 @@ def run(
         raise UserError(f"--executor: {executor!r} is not an executor (local or ray)")
     spec = ShardSpec.parse(shard) if shard else None
     manifest = Pipeline(loaded, target, show_progress=not quiet, executor=executor, ray_address=address,
-                        shard=spec, engine_log=not verbose).run(limit_docs=limit_docs, overwrite=overwrite,
+                        shard=spec, engine_log=not verbose, ideas_from=ideas_from).run(limit_docs=limit_docs, overwrite=overwrite,
                                                                 force=force)
     if spec:
         typer.echo(f"shard {spec}: generated {manifest['counts']['generated_rows']} rows in {target / 'generated'}; "

@@ -102,6 +102,11 @@ def _check_parts(sources: list[Path]) -> list[tuple[Path, Checkpoint]]:
         if changes:
             raise UserError(f"merge: {source} was made with another recipe or templates than {ordered[0][0]}: "
                             f"{', '.join(changes[:3])}")
+        for task in sorted(set(checkpoint.brainstorm) | set(ordered[0][1].brainstorm)):
+            if checkpoint.brainstorm.get(task) != ordered[0][1].brainstorm.get(task):
+                raise UserError(f"merge: {source} brainstormed other {task} ideas than {ordered[0][0]} (the engine's "
+                                "text can differ between processes): run the other shards with shard 0's ideas, "
+                                f"`synthgen run RECIPE --shard I/N --ideas-from {ordered[0][0]}`")
     return ordered
 
 

@@ -22,7 +22,8 @@ import pyarrow.parquet as pq
 from rich.console import Console
 
 import synthgen
-from synthgen.checkpoint import Checkpoint, check_resume, file_digest, load_checkpoint, save_checkpoint
+from synthgen.checkpoint import (Checkpoint, check_resume, file_digest, fingerprint_changes, load_checkpoint,
+                                 save_checkpoint)
 from synthgen.corpus import Document, Reject, count_records, read_corpus
 from synthgen.engines import Embedder, Generator, load_embedder
 from synthgen.errors import UserError
@@ -62,12 +63,15 @@ class Pipeline:
     before the global steps, which `synthgen merge` runs over all N parts.
     `engine_log=True` sends what vLLM, torch and the rest print to `OUT/logs/engine.log`
     (`synthgen/terminal.py`), leaving the terminal to synthgen's progress.
+    `ideas_from=DIR` takes the brainstormed ideas (label sets, task definitions) of the run
+    in DIR instead of brainstorming: shard runs share shard 0's, so `merge` finds them equal
+    whatever the engine's numerics.
     """
 
     def __init__(self, recipe: Recipe, out: str | Path, generator: Generator | None = None,
                  embedder: Embedder | None = None, prompts: PromptLibrary | None = None,
                  show_progress: bool = True, executor: str = "local", ray_address: str | None = None,
-                 shard: ShardSpec | None = None, engine_log: bool = False):
+                 shard: ShardSpec | None = None, engine_log: bool = False, ideas_from: Path | None = None):
         self.recipe = recipe
         self.folder = RunFolder(out)
         self.prompts = prompts or PromptLibrary()
@@ -79,6 +83,7 @@ class Pipeline:
         self.ray_address = ray_address
         self.shard = shard
         self.engine_log = engine_log
+        self.ideas_from = ideas_from
         self.state = RunState()
 
     def run(self, limit_docs: int | None = None, overwrite: bool = False, force: bool = False) -> dict[str, Any]:
@@ -207,6 +212,10 @@ class Pipeline:
         for name, task in self.tasks.items():
             if not hasattr(task, "prepare") or name in checkpoint.brainstorm or not task.needs_brainstorm():
                 continue
+            if self.ideas_from is not None:
+                checkpoint.brainstorm[name] = self._shared_ideas(name)
+                self._commit(checkpoint, rejects)
+                continue
             report = executor.brainstorm(name)
             if self.shard is None or self.shard.takes_standalone:
                 rejects.write(report.rejects)
@@ -216,6 +225,19 @@ class Pipeline:
             checkpoint.brainstorm[name] = [_plain(idea) for idea in report.ideas]
             self._commit(checkpoint, rejects)
         executor.restore(checkpoint.brainstorm)
+
+    def _shared_ideas(self, task: str) -> list[Any]:
+        """Task `task`'s ideas as the run in `ideas_from` brainstormed them."""
+        source = load_checkpoint(self.ideas_from) if self.ideas_from.is_dir() else None
+        if source is None:
+            raise UserError(f"--ideas-from {self.ideas_from}: not a synthgen run folder (no state.json)")
+        changes = fingerprint_changes(source.fingerprint.get("recipe", {}), _fingerprint_recipe(self.recipe))
+        if changes:
+            raise UserError(f"--ideas-from {self.ideas_from}: made with another recipe ({', '.join(changes[:3])})")
+        if task not in source.brainstorm:
+            raise UserError(f"--ideas-from {self.ideas_from}: no {task} ideas there yet: start that run (shard 0) "
+                            "first; it records its ideas in state.json before it generates")
+        return source.brainstorm[task]
 
     def _works(self, checkpoint: Checkpoint, limit_docs: int | None, progress: RunProgress) -> Iterator[ShardWork]:
         """The shards still to generate, in order: this process's share of the corpus

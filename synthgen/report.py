@@ -295,6 +295,9 @@ def render_plots(run: FinishedRun, folder: Path) -> dict[str, Path]:
     return paths
 
 
+SAMPLE_ROWS = 5  # rows shown on the page, as text: autoescaped, model output is never markup
+
+
 def write_report(run_dir: str | Path) -> Path:
     """Write `RUN_DIR/report/index.html` (images embedded) and the PNGs beside it."""
     run = FinishedRun.open(run_dir)
@@ -308,6 +311,6 @@ def write_report(run_dir: str | Path) -> Path:
                                 tasks=run.counts("task"), query_languages=run.counts("query_language"),
                                 document_languages=run.counts("document_language"),
                                 removals=dict(sorted(run.removals.items(), key=lambda item: -item[1])),
-                                stages=run.stage_rows())
+                                stages=run.stage_rows(), samples=run.sample_rows(SAMPLE_ROWS))
         atomic_write_bytes(folder / "index.html", html.encode("utf-8"))
     return folder / "index.html"

@@ -56,7 +56,11 @@ def build_man_corpus(target: Path, pages: list[str] = MAN_PAGES) -> Path:
         if path.is_file():
             rows.append({"id": page.removesuffix(".gz"), "text": render_man_page(path)})
     if len(rows) < 6:
-        pytest.skip("too few man pages installed on this machine for the end-to-end corpus")
+        message = (f"only {len(rows)} of the {len(pages)} man pages of the end-to-end corpus are installed here "
+                   "(install the man-db and manpages packages with their translations)")
+        if os.environ.get("CI", "").lower() == "true":  # CI must not pass by skipping every engine test
+            pytest.fail(message)
+        pytest.skip(message)
     target.write_bytes(b"\n".join(orjson.dumps(r) for r in rows) + b"\n")
     return target
 

@@ -37,6 +37,8 @@ def test_report_writes_every_plot_and_embeds_them(tmp_path):
     assert len(uris) == len(PLOTS)
     assert base64.b64decode(uris[0]) == (tmp_path / "report" / "tasks.png").read_bytes()
     assert "<script>" not in html  # nothing of the run is markup: the page escapes it
+    escaped = "{{ 7*7 }} and &lt;script&gt;alert(1)&lt;/script&gt;"  # HOSTILE_QUERY, shown as text
+    assert escaped in html and "question 1 about topic 1 for retrieval" in html
 
 
 def test_report_of_a_run_that_kept_nothing(tmp_path):

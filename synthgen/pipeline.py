@@ -361,6 +361,7 @@ def update_manifest(folder: RunFolder, manifest: dict[str, Any], recipe: Recipe,
     manifest["gate_removals"] = report.removals
     manifest["removals"] = dict(sorted({**manifest["generation_removals"], **report.removals}.items()))
     manifest["mining"] = {"report": report.mining, "advice": report.advice}
+    manifest["calibration"] = report.calibration
     manifest["shards"] = report.shards
     manifest["timings"]["total_seconds"] = round(seconds, 3)
     folder.write_manifest(manifest)

@@ -172,6 +172,7 @@ class PersonaConfig:
         _check("personas.candidates", 1 <= self.candidates <= 20, "must be in [1, 20]", self.candidates)
 
 
+NAMED_THRESHOLDS = {"qwen3-report": 0.7}  # gates.cosine.min_score by name: the Qwen3 Embedding report's cut
 ROW_GATES = ("leakage", "language", "cosine", "consistency", "margin")
 
 
@@ -482,13 +483,32 @@ class LanguageGateConfig:
 @dataclass(frozen=True)
 class CosineGateConfig:
     """Keep pairs with cosine(query, positive) >= `min_score` under the recipe's embedder.
-    The Qwen3 Embedding report kept pairs above 0.7 (about 12M of 150M)."""
+
+    `min_score = "calibrated"` (default): per language, the `calibration_quantile` of the
+    cosines of known-good pairs of the run's own documents under the same embedder
+    (inverse cloze: first sentence vs the rest; synthgen/gates/calibration.py), because a
+    threshold belongs to an embedder and a language. `"qwen3-report"` is the Qwen3
+    Embedding report's fixed 0.7 (it kept about 12M of 150M pairs), for embedders it was
+    set for; any number in [-1, 1] is a fixed threshold. `synthgen calibrate` shows what
+    each setting keeps.
+    """
 
     enabled: bool = True
-    min_score: float = 0.7
+    min_score: float | str = "calibrated"
+    calibration_quantile: float = 0.1
 
     def __post_init__(self) -> None:
-        _check("gates.cosine.min_score", -1 <= self.min_score <= 1, "must be in [-1, 1]", self.min_score)
+        if isinstance(self.min_score, str):
+            _one_of("gates.cosine.min_score", self.min_score, ("calibrated", *NAMED_THRESHOLDS))
+        else:
+            _check("gates.cosine.min_score", -1 <= self.min_score <= 1, "must be in [-1, 1]", self.min_score)
+        _check("gates.cosine.calibration_quantile", 0 <= self.calibration_quantile < 1, "must be in [0, 1)",
+               self.calibration_quantile)
+
+    @property
+    def fixed_score(self) -> float | None:
+        """The threshold when it is fixed (a number or a named one); None when calibrated."""
+        return NAMED_THRESHOLDS.get(self.min_score, None) if isinstance(self.min_score, str) else self.min_score
 
 
 @dataclass(frozen=True)
@@ -721,7 +741,16 @@ def _convert(hint: Any, value: Any, key: str) -> Any:
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin in (typing.Union, types.UnionType):
         inner = [a for a in args if a is not type(None)]
-        return None if value is None else _convert(inner[0], value, key)
+        if value is None:
+            return None
+        if len(inner) == 1:
+            return _convert(inner[0], value, key)
+        for candidate in inner:  # a number or a name (gates.cosine.min_score)
+            try:
+                return _convert(candidate, value, key)
+            except RecipeError:
+                continue
+        raise RecipeError(key, f"must be {' or '.join(getattr(a, '__name__', str(a)) for a in inner)}", value)
     if dataclasses.is_dataclass(hint):
         return _build(hint, value, key)
     if origin is list:

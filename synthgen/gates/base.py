@@ -34,6 +34,7 @@ class GateContext:
     corpus_embeddings: np.ndarray | None = None
     corpus_ids: list[str] = field(default_factory=list)
     corpus_index: dict[str, int] = field(default_factory=dict)
+    calibration: Any = None  # synthgen.gates.calibration.Calibration, when a gate is calibrated
 
 
 @dataclass

@@ -1,8 +1,10 @@
 """Embedding gates: the cosine filter of the Qwen3 Embedding report, and round-trip consistency.
 
-- `CosineFilter`: keep a pair when cosine(query, positive) >= `min_score` under the
-  recipe's embedder (the report kept pairs above 0.7: about 12M of 150M synthetic pairs).
-  Instruction-aware embedders embed the query with the recipe's `query_prompt`.
+- `CosineFilter`: keep a pair when cosine(query, positive) >= the threshold under the
+  recipe's embedder: by default calibrated per language on known-good pairs of the run's
+  documents (synthgen/gates/calibration.py); the report's fixed 0.7 (it kept about 12M of
+  150M synthetic pairs) by name. Instruction-aware embedders embed the query with the
+  recipe's `query_prompt`.
 - `MarginFilter`: for rows whose negatives were generated with them (sts, classification,
   bitext, corpus-free), keep a row when its positive scores at least `min_margin` above
   its best negative: a "hard negative" the embedder prefers to the positive is more
@@ -27,13 +29,25 @@ class CosineFilter:
     name = "cosine"
 
     def __init__(self, config: CosineGateConfig):
-        self.min_score = config.min_score
+        self.fixed = config.fixed_score  # None: calibrated, from the context
+
+    def thresholds(self, rows: list[dict[str, Any]], context: GateContext) -> np.ndarray:
+        """Each row's threshold: the fixed one, or the calibrated one of its languages (the
+        lower of the query's and the document's: a pair is judged on its harder side)."""
+        if self.fixed is not None:
+            return np.full(len(rows), self.fixed, dtype=np.float32)
+        calibration = context.calibration
+        assert calibration is not None, "a calibrated cosine gate needs the run's calibration"
+        return np.array([min(calibration.threshold(r["query_language"]), calibration.threshold(r["document_language"]))
+                         for r in rows], dtype=np.float32)
 
     def check(self, rows: list[dict[str, Any]], context: GateContext) -> Verdict:
         # Scores are stored as float32: compare in float32, so 0.7 passes a 0.7 threshold.
         scores = np.asarray(context.positive_scores, dtype=np.float32)
-        reasons = ["" if s >= np.float32(self.min_score) else "low_cosine" for s in scores]
-        return Verdict(reasons, {"positive_score": [round(float(s), 4) for s in scores]})
+        thresholds = self.thresholds(rows, context)
+        reasons = ["" if s >= t else "low_cosine" for s, t in zip(scores, thresholds)]
+        return Verdict(reasons, {"positive_score": [round(float(s), 4) for s in scores],
+                                 "threshold": [round(float(t), 4) for t in thresholds]})
 
 
 class MarginFilter:

@@ -130,7 +130,7 @@ def test_task_gate_lists_follow_defaults_overrides_and_the_gates_table():
                      "classification": ["language", "margin"],
                      "code_retrieval": ["leakage", "language", "cosine", "consistency"]}
     cosine = next(g for g in task_gates(recipe, tasks["code_retrieval"]) if g.name == "cosine")
-    assert cosine.min_score == 0.4
+    assert cosine.fixed == 0.4
 
 
 def test_export_keeps_chosen_tasks_and_writes_qwen3_instructions(finalized, tmp_path):

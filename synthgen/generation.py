@@ -100,6 +100,8 @@ def run_stage(stage: Stage, task_name: str, items: Sequence[WorkItem], generator
         stats.prompt_tokens += output.prompt_tokens
         stats.completion_tokens += output.completion_tokens
         stats.cached_tokens += output.cached_tokens
+        item.tokens[0] += output.prompt_tokens
+        item.tokens[1] += output.completion_tokens
         item.raw[stage.name] = output.text
         parsed = parse_json_output(output.text, request.schema)
         reason = parsed.reason if not parsed.ok else echoed_prompt(parsed.value, request, stage.variables(item))

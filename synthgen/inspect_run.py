@@ -7,6 +7,8 @@ What it prints, from the manifest (older manifests show what they have):
 - the top removal reasons (`--top`), each with its share of all removals: the first one
   is usually the knob to look at (`low_cosine`: `gates.cosine.min_score`; `leakage`: the
   generator copies the passage; `truncated_output`: `generator.max_tokens`);
+- the five worst cells (task x query language x query type x difficulty) by the share of
+  their work items kept, with tokens per kept row (synthgen/cells.py);
 - tokens and generated tokens/s per stage;
 - then `--rows N` sample rows (`--task` picks one task), shortened to one line per field.
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any, Iterator
 
+from synthgen.cells import worst_cells
 from synthgen.errors import UserError
 from synthgen.finished_run import FinishedRun
 
@@ -43,6 +46,7 @@ def inspect_lines(run: FinishedRun, rows: int = 3, task: str | None = None, top:
     yield f"removed: {total:,} items" + (f"; top {min(top, len(removals))} reasons:" if removals else "")
     for reason, count in removals[:top]:
         yield f"  {count:>10,}  {100 * count / total:5.1f}%  {reason}"
+    yield from _worst_cell_lines(run)
     stages = run.stage_rows()
     if stages:
         yield ""
@@ -54,6 +58,17 @@ def inspect_lines(run: FinishedRun, rows: int = 3, task: str | None = None, top:
                    f"{stage['tokens_per_second']:,.0f} tok/s")
     if rows > 0:
         yield from _sample_lines(run, rows, task, tasks.get(task, run.rows) if task else run.rows)
+
+
+def _worst_cell_lines(run: FinishedRun) -> Iterator[str]:
+    worst = worst_cells(run.manifest.get("yield") or [])
+    if not worst:
+        return
+    yield ""
+    yield "worst cells (task/query language/query type/difficulty: kept of work items, tokens per kept row):"
+    for entry in worst:
+        cost = f"{entry['tokens_per_kept_row']:,}" if entry["tokens_per_kept_row"] is not None else "-"
+        yield f"  {entry['kept']:>6,} of {entry['items']:<6,} {100 * entry['kept_share']:5.1f}%  {cost:>8}  {entry['cell']}"
 
 
 def _counts_line(what: str, counts: dict[str, int]) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from synthgen.cells import CellStats
 from synthgen.checkpoint import Checkpoint, fingerprint_changes, load_checkpoint, save_checkpoint
 from synthgen.engines import Embedder, load_embedder
 from synthgen.errors import UserError
@@ -127,5 +128,7 @@ def _add_counters(state: RunState, checkpoint: Checkpoint, first: bool) -> None:
         setattr(state, name, getattr(state, name) + counters.get(name, 0))
     for name, stats in counters.get("stages", {}).items():
         state.stages.setdefault(name, StageStats()).__iadd__(StageStats(**stats))
+    for name, stats in counters.get("cells", {}).items():
+        state.cells.setdefault(name, CellStats()).__iadd__(CellStats(**stats))
     if first:
         state.brainstorm = counters.get("brainstorm", {})

@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from rich.console import Console
 
 import synthgen
+from synthgen.cells import CellStats, kept_per_cell, yield_table
 from synthgen.checkpoint import (Checkpoint, check_resume, file_digest, fingerprint_changes, load_checkpoint,
                                  save_checkpoint)
 from synthgen.corpus import Document, Reject, count_records, read_corpus
@@ -53,6 +54,7 @@ class RunState:
     generated_rows: int = 0
     stages: dict[str, StageStats] = field(default_factory=dict)
     brainstorm: dict[str, Any] = field(default_factory=dict)
+    cells: dict[str, CellStats] = field(default_factory=dict)  # synthgen/cells.py
 
 
 class Pipeline:
@@ -177,13 +179,15 @@ class Pipeline:
         if not counters:
             return
         stages = {name: StageStats(**stats) for name, stats in counters["stages"].items()}
-        self.state = RunState(**{**counters, "stages": stages})
+        cells = {name: CellStats(**stats) for name, stats in counters.get("cells", {}).items()}
+        self.state = RunState(**{**counters, "stages": stages, "cells": cells})
 
     def _commit(self, checkpoint: Checkpoint, rejects: RejectLog, **progress: Any) -> None:
         """Record what is on disk now: a crash after this resumes from here."""
         for key, value in progress.items():
             setattr(checkpoint, key, value)
-        checkpoint.counters = {**vars(self.state), "stages": {n: vars(s) for n, s in self.state.stages.items()}}
+        checkpoint.counters = {**vars(self.state), "stages": {n: vars(s) for n, s in self.state.stages.items()},
+                               "cells": {n: vars(c) for n, c in self.state.cells.items()}}
         checkpoint.reject_files = rejects.commit()
         checkpoint.reject_counts = dict(rejects.counts)
         save_checkpoint(self.folder.root, checkpoint)
@@ -262,6 +266,8 @@ class Pipeline:
         self.state.generated_rows += len(result.rows)
         for name, stats in result.stages.items():
             self.state.stages.setdefault(name, StageStats()).__iadd__(stats)
+        for name, stats in result.cells.items():
+            self.state.cells.setdefault(name, CellStats()).__iadd__(stats)
         rejects.write(result.rejects)
         if result.documents:
             write_parquet(self.folder.document_part_path(result.number), documents_table(result.documents))
@@ -345,6 +351,7 @@ def generation_counts(state: RunState, reject_counts: dict[str, int], resumed: i
         "brainstorm": state.brainstorm,
         "resumed": resumed,
         "stages": {name: vars(stats) for name, stats in state.stages.items()},
+        "cells": {name: vars(stats) for name, stats in sorted(state.cells.items())},
         "engine": engine_stats,
         "timings": {"generation_seconds": round(sum(s.seconds for s in state.stages.values()), 3),
                     "until_generated_seconds": round(seconds, 3)},
@@ -362,6 +369,7 @@ def update_manifest(folder: RunFolder, manifest: dict[str, Any], recipe: Recipe,
     manifest["removals"] = dict(sorted({**manifest["generation_removals"], **report.removals}.items()))
     manifest["mining"] = {"report": report.mining, "advice": report.advice}
     manifest["calibration"] = report.calibration
+    manifest["yield"] = yield_table(manifest.get("cells", {}), kept_per_cell(folder.data))
     manifest["shards"] = report.shards
     manifest["timings"]["total_seconds"] = round(seconds, 3)
     folder.write_manifest(manifest)

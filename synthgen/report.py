@@ -295,6 +295,7 @@ def render_plots(run: FinishedRun, folder: Path) -> dict[str, Path]:
     return paths
 
 
+MAX_CELLS = 40  # cells on the page, most work items first
 SAMPLE_ROWS = 5  # rows shown on the page, as text: autoescaped, model output is never markup
 
 
@@ -311,6 +312,7 @@ def write_report(run_dir: str | Path) -> Path:
                                 tasks=run.counts("task"), query_languages=run.counts("query_language"),
                                 document_languages=run.counts("document_language"),
                                 removals=dict(sorted(run.removals.items(), key=lambda item: -item[1])),
-                                stages=run.stage_rows(), samples=run.sample_rows(SAMPLE_ROWS))
+                                stages=run.stage_rows(), samples=run.sample_rows(SAMPLE_ROWS),
+                                cells=(run.manifest.get("yield") or [])[:MAX_CELLS])
         atomic_write_bytes(folder / "index.html", html.encode("utf-8"))
     return folder / "index.html"

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from synthgen.brainstorm import Brainstormer, BrainstormReport
+from synthgen.cells import CellStats, item_cell
 from synthgen.corpus import Document, Reject
 from synthgen.engines import Embedder, Generator, load_embedder, load_generator
 from synthgen.engines.threads import use_one_math_thread
@@ -62,6 +63,7 @@ class ShardResult:
     work_items: int = 0
     requests: int = 0
     completion_tokens: int = 0
+    cells: dict[str, CellStats] = field(default_factory=dict)
 
 
 class ShardWorker:
@@ -114,6 +116,10 @@ class ShardWorker:
         result.work_items = len(items)
         result.documents = documents
         self._generate(items, result)
+        generated = {row["id"] for row in result.rows}
+        for item in items:
+            cell = result.cells.setdefault(item_cell(item), CellStats())
+            cell += CellStats(1, int(item.id in generated), *item.tokens)
         return result
 
     def _fit_to_context(self, documents: list[Document], limits: dict[str, int],

@@ -34,6 +34,7 @@ class WorkItem:
     fields: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, str] = field(default_factory=dict)
     id: str = ""  # the id of the row it becomes (`BaseTask.item_id`); its rejects carry it too
+    tokens: list[int] = field(default_factory=lambda: [0, 0])  # prompt, completion: every stage's
 
     @property
     def key(self) -> str:

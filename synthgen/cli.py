@@ -220,6 +220,31 @@ def _print_finalize(report, seconds: float) -> None:
         typer.echo(f"  {line}")
 
 
+@app.command("calibrate")
+@user_errors
+def calibrate_(
+    source: Path = typer.Argument(..., help="A run folder, or a recipe (its corpus)."),
+    benchmark: Optional[Path] = typer.Option(None, "--benchmark",
+                                             help="Labeled retrieval pairs (the formats `synthgen eval` reads)."),
+    limit_docs: Optional[int] = typer.Option(None, "--limit-docs", min=1, help="Use only the first N documents."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of the table."),
+) -> None:
+    """Show what each cosine-gate setting keeps of known-good pairs and of generated rows.
+
+    Known-good pairs are --benchmark's labeled pairs, else the documents' inverse-cloze pairs.
+
+    Example: synthgen calibrate outputs/demo --benchmark outputs/quality/benchmark
+    """
+    from synthgen.calibrate import calibration_report, format_report
+
+    report = calibration_report(source, benchmark, limit_docs=limit_docs)
+    if as_json:
+        sys.stdout.write(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    for line in format_report(report):
+        typer.echo(line)
+
+
 @app.command()
 @user_errors
 def export(

@@ -33,7 +33,8 @@ class SentenceTransformerEmbedder:
 
     def embed(self, texts: Sequence[str], kind: Literal["query", "document"]) -> np.ndarray:
         if not texts:
-            dim = self._model.get_sentence_embedding_dimension() or 0
+            dimension = getattr(self._model, "get_embedding_dimension", None)  # renamed in sentence-transformers 5
+            dim = (dimension or self._model.get_sentence_embedding_dimension)() or 0
             return np.zeros((0, dim), dtype=np.float32)
         prompt = self.query_prompt if kind == "query" else None
         vectors = self._model.encode(list(texts), batch_size=self.batch_size, prompt=prompt or None,

@@ -84,3 +84,46 @@ def calibrate(embedder: Embedder, texts: Sequence[str], languages: Sequence[str]
         if len(values) >= MIN_PAIRS:
             calibration.thresholds[language] = float(np.quantile(values, quantile))
     return calibration
+
+
+@dataclass
+class ScoredPairs:
+    """Cosines of (query, positive) pairs under one embedder, with each query's language."""
+
+    name: str
+    scores: np.ndarray
+    languages: list[str]
+
+
+def score_pairs(embedder: Embedder, name: str, queries: Sequence[str], positives: Sequence[str],
+                languages: Sequence[str]) -> ScoredPairs:
+    q = embedder.embed(list(queries), kind="query")
+    p = embedder.embed(list(positives), kind="document")
+    scores = np.einsum("ij,ij->i", q, p).astype(np.float32) if len(queries) else np.zeros(0, np.float32)
+    return ScoredPairs(name, scores, list(languages))
+
+
+def settings_table(calibrations: dict[float, Calibration], default_quantile: float, fixed: Sequence[float],
+                   pair_sets: Sequence[ScoredPairs]) -> list[dict]:
+    """For each setting of the cosine gate, the share of each set of pairs it keeps, overall
+    and per language: fixed thresholds, and calibrated ones at several quantiles."""
+    settings: list[tuple[str, Calibration | float]] = [(f"fixed {t:g}" + (" (qwen3-report)" if t == 0.7 else ""), t)
+                                                       for t in fixed]
+    settings += [(f"calibrated q={q:g}" + (" (default)" if q == default_quantile else ""), c)
+                 for q, c in sorted(calibrations.items())]
+    table = []
+    for label, setting in settings:
+        entry = {"setting": label, "kept": {}}
+        for pairs in pair_sets:
+            if isinstance(setting, Calibration):
+                thresholds = np.array([setting.threshold(lang) for lang in pairs.languages], dtype=np.float32)
+            else:
+                thresholds = np.full(len(pairs.scores), setting, dtype=np.float32)
+            keep = pairs.scores >= thresholds
+            shares = {"all": float(keep.mean()) if len(keep) else None}
+            for language in sorted(set(pairs.languages)):
+                mask = np.array([lang == language for lang in pairs.languages])
+                shares[language] = float(keep[mask].mean())
+            entry["kept"][pairs.name] = shares
+        table.append(entry)
+    return table

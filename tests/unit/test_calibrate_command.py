@@ -1,0 +1,36 @@
+"""`synthgen calibrate`: the cosine-gate settings side by side on known-good pairs and on a
+run's generated rows (the real built-in embedder; the run's rows come from the stand-in engine)."""
+
+from __future__ import annotations
+
+from fakes import HashEmbedder, SeededEngine
+from test_resume import recipe, write_corpus
+from typer.testing import CliRunner
+
+from synthgen.calibrate import calibration_report, format_report
+from synthgen.cli import app
+from synthgen.pipeline import Pipeline
+
+
+def test_a_run_gets_every_setting_on_inverse_cloze_pairs_and_generated_rows(tmp_path):
+    corpus = write_corpus(tmp_path / "c.jsonl")
+    out = tmp_path / "out"
+    Pipeline(recipe(corpus), out, SeededEngine(), HashEmbedder(), show_progress=False).run()
+    report = calibration_report(out)
+    assert report["pair_sets"] == ["inverse-cloze pairs", "generated rows"]
+    settings = [entry["setting"] for entry in report["settings"]]
+    assert settings == ["fixed 0.3", "fixed 0.5", "fixed 0.7 (qwen3-report)", "calibrated q=0.05",
+                        "calibrated q=0.1 (default)", "calibrated q=0.2"]
+    kept = {entry["setting"]: entry["kept"]["generated rows"]["all"] for entry in report["settings"]}
+    assert kept["fixed 0.3"] >= kept["fixed 0.5"] >= kept["fixed 0.7 (qwen3-report)"]
+    lines = format_report(report)
+    assert all(len(line) <= 80 for line in lines)
+
+
+def test_the_command_prints_the_table_for_a_recipe(tmp_path):
+    corpus = write_corpus(tmp_path / "c.jsonl")
+    recipe_path = tmp_path / "r.toml"
+    recipe_path.write_text(f'name = "x"\n[corpus]\npath = "{corpus}"\nlanguage_column = "language"\n')
+    result = CliRunner().invoke(app, ["calibrate", str(recipe_path)])
+    assert result.exit_code == 0, result.output
+    assert "calibrated q=0.1 (default)" in result.output and "inverse-cloze pairs" in result.output

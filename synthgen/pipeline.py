@@ -363,6 +363,7 @@ def update_manifest(folder: RunFolder, manifest: dict[str, Any], recipe: Recipe,
     manifest["mining"] = {"report": report.mining, "advice": report.advice}
     manifest["shards"] = report.shards
     manifest["timings"]["total_seconds"] = round(seconds, 3)
+    manifest.pop("eval", None)  # `synthgen eval` scored the rows these shards replace
     folder.write_manifest(manifest)
     return manifest
 

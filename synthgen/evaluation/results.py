@@ -89,6 +89,13 @@ def format_table(result: EvalResult) -> list[str]:
     lines += _wrap(f"student {result.student}, {_plural(settings.get('epochs', 0), 'epoch')}, "
                    f"batch {settings.get('batch_size')}, lr {settings.get('learning_rate')}, "
                    f"seed {settings.get('seed')}, {settings.get('num_negatives', 0)} hard negatives per synthgen row")
+    cloze, rows = result.data.get("inverse_cloze") or {}, result.data.get("synthgen") or {}
+    if cloze:
+        skipped = ", ".join(f"{reason} {count:,}" for reason, count in (cloze.get("skipped") or {}).items())
+        lines += _wrap(f"inverse cloze: {cloze.get('pairs', 0):,} pairs from {cloze.get('documents', 0):,} documents"
+                       + (f" (skipped: {skipped})" if skipped else ""))
+    if rows.get("left_out_too_few_negatives"):
+        lines += _wrap(f"synthgen: {rows['left_out_too_few_negatives']:,} rows left out (fewer hard negatives)")
     lines += ["", f"{'model':<{_LABEL}}{'rows':>{_COLUMN + 2}}{'nDCG@10':>{_COLUMN + 2}}{'MRR@10':>{_COLUMN + 2}}"
              f"{'R@10':>{_COLUMN + 2}}"]
     for model in result.models:

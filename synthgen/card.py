@@ -12,7 +12,8 @@ Front matter (YAML, written by huggingface_hub's `DatasetCardData` so the Hub pa
 The body says what the data is and how it was made (recipe, generator and embedder, prompt
 templates with their sha256, gates and thresholds), counts per task, language and removal
 reason (all from the run's manifest), example rows, the report's plots, how to load and
-train on it, and how to cite the Qwen3 Embedding report (arXiv 2506.05176).
+train on it, and how to cite the Qwen3 Embedding report (arXiv 2506.05176); when
+`synthgen eval` has scored the run, its nDCG@10 table too.
 
 Model output is data: rows reach the template as variables and are written inside fenced
 blocks (`code_block`) or escaped table cells (`md_cell`), never as Markdown or template
@@ -28,6 +29,7 @@ from typing import Any
 import orjson
 
 from synthgen import templates
+from synthgen.evaluation.results import summary_rows
 from synthgen.finished_run import FinishedRun
 from synthgen.recipe import ROW_GATES
 
@@ -136,7 +138,8 @@ def render_card(run: FinishedRun, repo_id: str, configs: list[Config], license_i
         gates=gate_rows(run, [c.name for c in tasks]), mining=(run.recipe.get("mining") or {}),
         prompts=prompt_rows(run), recipe_json=orjson.dumps(run.recipe, option=orjson.OPT_INDENT_2).decode(),
         examples={c.name: [example_json(row) for row in run.sample_rows(examples_per_task, c.name)] for c in tasks},
-        images=images, train_config=_training_config(tasks), bibtex=QWEN3_EMBEDDING_BIBTEX)
+        images=images, train_config=_training_config(tasks), bibtex=QWEN3_EMBEDDING_BIBTEX,
+        evaluation=summary_rows(run.manifest.get("eval")))
     return f"---\n{metadata.to_yaml()}\n---\n\n{body}"
 
 

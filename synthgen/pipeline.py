@@ -372,6 +372,7 @@ def update_manifest(folder: RunFolder, manifest: dict[str, Any], recipe: Recipe,
     manifest["yield"] = yield_table(manifest.get("cells", {}), kept_per_cell(folder.data))
     manifest["shards"] = report.shards
     manifest["timings"]["total_seconds"] = round(seconds, 3)
+    manifest.pop("eval", None)  # `synthgen eval` scored the rows these shards replace
     folder.write_manifest(manifest)
     return manifest
 

@@ -17,6 +17,9 @@ threshold line is the recipe's `gates.cosine.min_score`, or a task's `min_cosine
 score scatter follows NV-Retriever's positive-aware mining (TopK-PercPos): with
 `relative_margin = 0.05` every negative lies below 0.95 x the positive's score.
 
+When `synthgen eval` has scored the run, the page also shows its table (nDCG@10 of the
+base student and of the students trained on inverse cloze, on the run's rows, on both).
+
 Plots are drawn with matplotlib's Agg canvas (no display needed). A run with no rows, no
 negatives or no stage statistics gets the same files, each empty plot saying why.
 """
@@ -34,6 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from synthgen import templates
+from synthgen.evaluation.results import summary_rows
 from synthgen.finished_run import FinishedRun
 from synthgen.output import atomic_write_bytes, output_errors
 
@@ -313,6 +317,7 @@ def write_report(run_dir: str | Path) -> Path:
                                 document_languages=run.counts("document_language"),
                                 removals=dict(sorted(run.removals.items(), key=lambda item: -item[1])),
                                 stages=run.stage_rows(), samples=run.sample_rows(SAMPLE_ROWS),
-                                cells=(run.manifest.get("yield") or [])[:MAX_CELLS])
+                                cells=(run.manifest.get("yield") or [])[:MAX_CELLS],
+                                evaluation=summary_rows(run.manifest.get("eval")))
         atomic_write_bytes(folder / "index.html", html.encode("utf-8"))
     return folder / "index.html"

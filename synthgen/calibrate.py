@@ -25,7 +25,8 @@ import pyarrow.parquet as pq
 
 from synthgen.engines import load_embedder
 from synthgen.errors import UserError
-from synthgen.gates.calibration import ScoredPairs, calibrate, inverse_cloze_pair, score_pairs, settings_table
+from synthgen.gates.calibration import ScoredPairs, calibrate, score_pairs, settings_table
+from synthgen.inverse_cloze import inverse_cloze_pair
 from synthgen.output import RunFolder
 from synthgen.recipe import Recipe, build_recipe, load_recipe
 
@@ -44,7 +45,7 @@ def calibration_report(source: Path, benchmark: Path | None = None, quantiles: S
         queries, positives, pair_languages = _benchmark_pairs(benchmark)
         known = score_pairs(embedder, "labeled pairs", queries, positives, pair_languages)
     else:
-        pairs = [(p, lang) for text, lang in documents if (p := inverse_cloze_pair(text)) is not None]
+        pairs = [(p, lang) for text, lang in documents if not isinstance(p := inverse_cloze_pair(text, lang), str)]
         known = score_pairs(embedder, "inverse-cloze pairs", [p[0] for p, _ in pairs], [p[1] for p, _ in pairs],
                             [lang for _, lang in pairs])
     pair_sets: list[ScoredPairs] = [known]

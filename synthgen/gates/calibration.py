@@ -17,29 +17,16 @@ descriptions, the 0.1 quantile of inverse-cloze cosines (0.31 and 0.30) kept 99.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
 
 from synthgen.engines.base import Embedder
+from synthgen.inverse_cloze import inverse_cloze_pair
 
 MIN_PAIRS = 20  # fewer inverse-cloze pairs than this in a language: use the pooled threshold
 FALLBACK_THRESHOLD = 0.3  # no pairs at all (a corpus of one-line documents)
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+")
-
-
-def inverse_cloze_pair(text: str, min_query_words: int = 3, min_rest_words: int = 10) -> tuple[str, str] | None:
-    """(first sentence, the rest) of `text`, or None when either part would be too short
-    to stand for a query and its passage."""
-    parts = _SENTENCE_END.split(" ".join(text.split()), maxsplit=1)
-    if len(parts) != 2:
-        return None
-    first, rest = parts
-    if len(first.split()) < min_query_words or len(rest.split()) < min_rest_words:
-        return None
-    return first, rest
 
 
 @dataclass
@@ -59,9 +46,11 @@ class Calibration:
                 "thresholds": {k: round(v, 4) for k, v in sorted(self.thresholds.items())}}
 
 
-def known_good_scores(embedder: Embedder, texts: Sequence[str]) -> tuple[np.ndarray, list[int]]:
-    """Cosines of the inverse-cloze pairs of `texts`, and which text each pair came from."""
-    pairs = [(i, pair) for i, text in enumerate(texts) if (pair := inverse_cloze_pair(text)) is not None]
+def known_good_scores(embedder: Embedder, texts: Sequence[str], languages: Sequence[str]) -> tuple[np.ndarray, list[int]]:
+    """Cosines of the inverse-cloze pairs of `texts` (synthgen/inverse_cloze.py: code units
+    pair a docstring's first sentence with the code), and which text each came from."""
+    pairs = [(i, pair) for i, (text, language) in enumerate(zip(texts, languages))
+             if not isinstance(pair := inverse_cloze_pair(text, language), str)]
     if not pairs:
         return np.zeros(0, dtype=np.float32), []
     queries = embedder.embed([first for _, (first, _) in pairs], kind="query")
@@ -72,7 +61,7 @@ def known_good_scores(embedder: Embedder, texts: Sequence[str]) -> tuple[np.ndar
 def calibrate(embedder: Embedder, texts: Sequence[str], languages: Sequence[str], quantile: float) -> Calibration:
     """Thresholds per language at `quantile` of the known-good cosines of its documents;
     languages with fewer than MIN_PAIRS pairs use the pooled threshold of all of them."""
-    scores, owners = known_good_scores(embedder, texts)
+    scores, owners = known_good_scores(embedder, texts, languages)
     calibration = Calibration(quantile)
     if len(scores):
         calibration.pooled = float(np.quantile(scores, quantile))

@@ -1,5 +1,6 @@
 """The calibrated cosine gate: thresholds per language from inverse-cloze pairs of the run's
-documents under the run's embedder (synthgen/gates/calibration.py)."""
+documents under the run's embedder (synthgen/gates/calibration.py; how the pairs are cut is
+tested in test_eval_baselines.py)."""
 
 from __future__ import annotations
 
@@ -8,20 +9,9 @@ import pytest
 from fakes import HashEmbedder
 
 from synthgen.gates.base import GateContext
-from synthgen.gates.calibration import FALLBACK_THRESHOLD, MIN_PAIRS, calibrate, inverse_cloze_pair
+from synthgen.gates.calibration import FALLBACK_THRESHOLD, MIN_PAIRS, calibrate
 from synthgen.gates.cosine import CosineFilter
 from synthgen.recipe import CosineGateConfig
-
-
-@pytest.mark.parametrize("text, pair", [
-    ("The ls command lists files. It sorts them by name unless told otherwise, and shows hidden ones with -a.",
-     ("The ls command lists files.", "It sorts them by name unless told otherwise, and shows hidden ones with -a.")),
-    ("Too short. Rest.", None),
-    ("No sentence end at all in this line of text that goes on and on and on", None),
-    ("Ja. Dies ist ein Satz, der lang genug ist, um als Passage zu gelten, mit vielen Wörtern darin.", None),
-])
-def test_inverse_cloze_pairs_need_a_real_first_sentence_and_a_passage(text, pair):
-    assert inverse_cloze_pair(text) == pair
 
 
 class ScaledEmbedder:
@@ -42,7 +32,7 @@ class ScaledEmbedder:
 
 
 def _documents(language: str, n: int) -> list[str]:
-    return [f"Sentence {language} number {i} opens it. " + " ".join(["word"] * 12) + f" {language}{i}"
+    return [f"Sentence {language} number {i} opens it. " + " ".join(["passage"] * 20) + f" {language}{i}"
             for i in range(n)]
 
 

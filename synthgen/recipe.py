@@ -25,6 +25,8 @@ from synthgen.redaction import REDACTED, looks_like_key, redact_url
 
 BUILTIN_GENERATOR = "builtin:smollm2-135m-instruct"
 BUILTIN_EMBEDDER = "builtin:all-minilm-l6-v2"
+BUILTIN_USE_MULTILINGUAL = "builtin:use-multilingual"  # the translation gate's default judge
+RECIPE_EMBEDDER = "embedder"  # a judge that is the recipe's own [embedder]
 BUILTIN_PERSONAS = "builtin:core"  # personas/core.jsonl of this project
 CODE_LANGUAGES = ("python", "javascript", "typescript", "go", "rust", "java", "c", "cpp")
 STDLIB_PREFIX = "builtin:python-stdlib/"

@@ -13,8 +13,8 @@ the order they are tried (the first that matches names the row's `generic_rule`)
   brackets around an ellipsis or around at most four words that include a text-unit
   word ("<text>", "[...]", "{query}", "[insert your sentence here]"), or "lorem ipsum".
 - `describes_itself`: the text opens by calling itself a text unit: "This is a document
-  that ...", "Here is the translation", "This sentence is about ...", "Dies ist ein
-  Satz", "Ceci est un texte", "Este es un documento".
+  that ...", "Here is the translation", "This sentence is about ...", "A document that
+  answers the query", "Dies ist ein Satz", "Ceci est un texte", "Este es un documento".
 - `names_a_text_unit`: every word of the text is a text-unit word ("sentence", "query",
   "text", "example", ... in English, German, French, Spanish, Portuguese and Italian),
   an article, an ordinal or number ("first", "two", "3"), a role word ("input",
@@ -42,8 +42,8 @@ from synthgen.gates.base import normalize_text
 # Italian (casefolded). Kept to words that rarely name anything else: "question", "title"
 # or "review" are role words below, so "Questions and Answers" stays a real title.
 UNIT_WORDS = frozenset("""
-sentence sentences text texts query queries document documents passage passages paragraph paragraphs
-example examples sample samples string strings phrase phrases word words placeholder placeholders
+sentence sentences text texts query queries document documents doc docs passage passages paragraph
+paragraphs example examples sample samples string strings phrase phrases word words placeholder placeholders
 snippet snippets excerpt excerpts translation translations
 satz sätze saetze text texte beispiel beispiele anfrage anfragen dokument dokumente absatz absätze
 übersetzung übersetzungen beispielsatz beispielsätze beispieltext beispieltexte platzhalter platzhaltertext
@@ -93,6 +93,8 @@ _SELF_OPENERS = ("this is", "this was", "here is", "here are", "these are", "bel
 # real documents, so "document" counts only after an opener: "this is a document that ...").
 _SELF_SUBJECTS = frozenset("sentence text query passage paragraph translation snippet".split())
 _SELF_VERBS = frozenset("is describes contains talks discusses shows answers explains says".split())
+# "a document that answers ...", "a sentence about ...": a text announced, not written.
+_ANNOUNCING = frozenset("that which about with where answering describing containing explaining".split())
 
 
 def generic_rule(text: str, extra_phrases: Iterable[str] = ()) -> str:
@@ -137,10 +139,12 @@ def _describes_itself(words: list[str]) -> bool:
                     return True
                 if word not in FILLER_WORDS:
                     break
-    if words[0] == "this":
+    if words[0] in ("this", "a", "an"):
+        following = _SELF_VERBS if words[0] == "this" else _ANNOUNCING
+        subjects = _SELF_SUBJECTS if words[0] == "this" else UNIT_WORDS
         for i, word in enumerate(words[1:4], start=1):
-            if word in _SELF_SUBJECTS:
-                return i + 1 < len(words) and words[i + 1] in _SELF_VERBS
+            if word in subjects:
+                return i + 1 < len(words) and words[i + 1] in following
             if word not in FILLER_WORDS:
                 break
     return False

@@ -222,6 +222,9 @@ def test_tasks_gates_lists_name_the_new_gates_and_gates_tables_switch_them_off()
     ("This sentence is about cats.", "describes_itself"), ("Here is the translation: Aufgabe", "describes_itself"),
     ("Ceci est un texte sur la cuisine.", "describes_itself"), ("Dies ist ein Beispielsatz.", "describes_itself"),
     ("Este es un documento de ejemplo.", "describes_itself"), ("...", "no_words"),
+    # as the built-in 135M model wrote them in a run of recipes/mixed.toml
+    ("A document that supports or refutes a health claim.", "describes_itself"),
+    ("The doc for the document with the user query", "names_a_text_unit"),
 ])
 def test_generic_text_is_found_with_its_rule(text, rule):
     assert generic_rule(text) == rule
@@ -233,6 +236,8 @@ def test_generic_text_is_found_with_its_rule(text, rule):
     "This document describes how to install the ls command.", "See reference [12] for details.",
     "Use <b>bold</b> for the title", "Aufgabe", "The 1912 Alfred Wegener Hypothesis on Continental Drift",
     "Die Katze schläft auf dem Sofa.", "Le mont Blanc est le plus haut sommet des Alpes.",
+    "A word of warning: the trail is steep.", "An example of Gothic architecture is Cologne Cathedral.",
+    "A document signed in 1787 founded the federal government.",
 ])
 def test_real_text_is_not_generic(text):
     assert not is_generic_text(text)

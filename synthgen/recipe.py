@@ -25,6 +25,8 @@ from synthgen.redaction import REDACTED, looks_like_key, redact_url
 
 BUILTIN_GENERATOR = "builtin:smollm2-135m-instruct"
 BUILTIN_EMBEDDER = "builtin:all-minilm-l6-v2"
+BUILTIN_USE_MULTILINGUAL = "builtin:use-multilingual"  # the translation gate's default judge
+RECIPE_EMBEDDER = "embedder"  # a judge that is the recipe's own [embedder]
 BUILTIN_PERSONAS = "builtin:core"  # personas/core.jsonl of this project
 CODE_LANGUAGES = ("python", "javascript", "typescript", "go", "rust", "java", "c", "cpp")
 STDLIB_PREFIX = "builtin:python-stdlib/"
@@ -173,7 +175,8 @@ class PersonaConfig:
 
 
 NAMED_THRESHOLDS = {"qwen3-report": 0.7}  # gates.cosine.min_score by name: the Qwen3 Embedding report's cut
-ROW_GATES = ("leakage", "language", "cosine", "consistency", "margin")
+ROW_GATES = ("leakage", "language", "cosine", "consistency", "margin",
+             "generic", "instruction", "positive_length", "translation", "topic")
 
 
 @dataclass(frozen=True)
@@ -184,7 +187,8 @@ class TaskConfig:
     document (code tasks take code units, the others take text), in proportion to weight.
     `instruction`: what an instruction-aware embedder trains with (`Instruct: ...\nQuery: `).
     `gates`: the per-row gates applied to this task's rows (names from leakage, language,
-    cosine, consistency, margin); empty uses the task's defaults. `min_cosine` overrides
+    cosine, consistency, margin, generic, instruction, positive_length, translation,
+    topic); empty uses the task's defaults. `min_cosine` overrides
     `gates.cosine.min_score` for this task; `max_tokens` overrides `generator.max_tokens`.
     """
 
@@ -536,6 +540,123 @@ class MarginGateConfig:
 
 
 @dataclass(frozen=True)
+class GenericGateConfig:
+    """`generic_text`: a text that names or describes the task instead of doing it ("one
+    sentence", "a query", "S1", "<text>", "This is a document that answers the user's
+    query"), by the rules of `synthgen/gates/generic.py`, checked on every text the
+    generator wrote (which texts: each task's `generated_fields`). E5-mistral (arXiv
+    2401.00368) defines each task by what its texts must be; Gecko (arXiv 2403.20327)
+    filters an LLM's own examples before they teach. `phrases` adds whole texts to treat as
+    generic (compared normalized), e.g. a placeholder your generator writes in your language."""
+
+    enabled: bool = True
+    phrases: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for phrase in self.phrases:
+            _check("gates.generic.phrases", any(c.isalnum() for c in phrase), "must hold words", phrase)
+
+
+@dataclass(frozen=True)
+class InstructionGateConfig:
+    """`instruction_not_a_sentence`: the row's instruction is what an instruction-aware
+    embedder reads before the query ("Instruct: ...\nQuery: "), so it must be a sentence
+    that defines the task, as E5-mistral's task definitions are ("Classify the sentiment
+    of a product review"), not an identifier ("classify_sentiment_of_product_reviews",
+    camelCase, dotted names). Rule: at least `min_words` space-separated words, fewer than
+    half of them identifier-shaped (snake_case, camelCase, dotted)."""
+
+    enabled: bool = True
+    min_words: int = 4
+
+    def __post_init__(self) -> None:
+        _check("gates.instruction.min_words", 1 <= self.min_words <= 50, "must be in [1, 50]", self.min_words)
+
+
+@dataclass(frozen=True)
+class PositiveLengthGateConfig:
+    """`positive_shorter_than_query`: a generated positive document must say more than its
+    query: more than `min_ratio` times the query's words. E5-mistral's corpus-free task
+    asks for documents of `num_words` (50-200) and queries of under 5 to 15+ words; a
+    "document" shorter than its query is the generator restating the query."""
+
+    enabled: bool = True
+    min_ratio: float = 1.0
+
+    def __post_init__(self) -> None:
+        _check("gates.positive_length.min_ratio", 0 < self.min_ratio <= 20, "must be in (0, 20]", self.min_ratio)
+
+
+@dataclass(frozen=True)
+class TranslationGateConfig:
+    """A bitext row's translation must be one, judged on meaning by a cross-lingual model.
+
+    Three reasons, checked in order (the target language itself is the language gate's
+    `wrong_positive_language`):
+    - `translation_length`: characters of the translation over characters of the source,
+      divided by what the language pair expects (Chinese needs about half the characters
+      of English, Japanese and Korean about two thirds: `synthgen/gates/translation.py`),
+      outside [`min_length_ratio`, `max_length_ratio`]. Of 9,052 human translations in
+      this machine's gettext catalogs (en->de/fr/es/pt/it/ru/zh/ja/ko), 99.5% fall within
+      the default 0.5-2.0; a one-word "translation" of a sentence does not.
+    - `low_translation_score`: cosine(source, translation) under the judge below
+      `min_score`. Under the built-in judge, 478 catalog translations (en->de/fr/es) score
+      0.39 at least (median 0.73-0.77); unrelated messages of the same catalogs score a
+      median 0.09 (at most 0.46, which the next rule catches). Set it for another judge
+      (-1 turns it off).
+    - `wrong_translation_closer`: the translation is not closer to the source than the
+      wrong translation (E5-mistral's S3: fluent, with keyword or number errors) by more
+      than `min_margin`: a row whose "wrong" translation is the better one teaches the
+      opposite (NV-Retriever, arXiv 2407.15831, on false negatives).
+    `judge` names the model: `builtin:use-multilingual` (Google's multilingual USE v3,
+    numpy, 16 languages, shipped on PyPI), any sentence-transformers model by hub id or
+    path (LaBSE, multilingual-e5), or "embedder" for the recipe's own [embedder] (when it
+    is multilingual: no second model in memory). It is loaded only when a bitext row is
+    gated.
+    """
+
+    enabled: bool = True
+    judge: str = BUILTIN_USE_MULTILINGUAL
+    min_length_ratio: float = 0.5
+    max_length_ratio: float = 2.0
+    min_score: float = 0.3
+    min_margin: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check("gates.translation.judge", bool(self.judge.strip()),
+               f"must name a model (\"{BUILTIN_USE_MULTILINGUAL}\", a sentence-transformers model, or "
+               f"\"{RECIPE_EMBEDDER}\")", self.judge)
+        _check("gates.translation.judge", not self.judge.startswith("builtin:")
+               or self.judge in (BUILTIN_USE_MULTILINGUAL, BUILTIN_EMBEDDER),
+               f"must be a builtin embedder ({BUILTIN_USE_MULTILINGUAL}, {BUILTIN_EMBEDDER}) when it starts "
+               "with builtin:", self.judge)
+        _check("gates.translation.min_length_ratio", 0 < self.min_length_ratio <= 1, "must be in (0, 1]",
+               self.min_length_ratio)
+        _check("gates.translation.max_length_ratio", self.max_length_ratio >= 1, "must be >= 1",
+               self.max_length_ratio)
+        _check("gates.translation.min_score", -1 <= self.min_score <= 1, "must be in [-1, 1]", self.min_score)
+        _check("gates.translation.min_margin", -2 <= self.min_margin <= 2, "must be in [-2, 2]", self.min_margin)
+
+
+@dataclass(frozen=True)
+class TopicGateConfig:
+    """`off_topic`: a text written about a corpus document's topic (classification's input
+    text) must be nearer its document than most of the corpus is. Rule: under the
+    recipe's embedder, the source document ranks within the top `top_fraction` of the
+    task's documents for the text (at least the top 1): the rank of Promptagator's
+    round-trip filter (arXiv 2209.11755), relative to the corpus size because the text
+    only has to be about the document's topic, not to retrieve it among many documents on
+    that topic. A rank, not a cosine floor: it means the same under every embedder, while
+    a cosine's scale belongs to one model and one language."""
+
+    enabled: bool = True
+    top_fraction: float = 0.1
+
+    def __post_init__(self) -> None:
+        _check("gates.topic.top_fraction", 0 < self.top_fraction <= 1, "must be in (0, 1]", self.top_fraction)
+
+
+@dataclass(frozen=True)
 class GatesConfig:
     """The quality gates between generation and the final shards, applied in this order.
     Each task applies the per-row gates that fit it (`tasks.<name>.gates`, else its defaults),
@@ -548,6 +669,11 @@ class GatesConfig:
     cosine: CosineGateConfig = field(default_factory=CosineGateConfig)
     consistency: ConsistencyGateConfig = field(default_factory=ConsistencyGateConfig)
     margin: MarginGateConfig = field(default_factory=MarginGateConfig)
+    generic: GenericGateConfig = field(default_factory=GenericGateConfig)
+    instruction: InstructionGateConfig = field(default_factory=InstructionGateConfig)
+    positive_length: PositiveLengthGateConfig = field(default_factory=PositiveLengthGateConfig)
+    translation: TranslationGateConfig = field(default_factory=TranslationGateConfig)
+    topic: TopicGateConfig = field(default_factory=TopicGateConfig)
 
 
 @dataclass(frozen=True)

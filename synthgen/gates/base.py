@@ -26,7 +26,8 @@ class GateContext:
     """What gates may need beyond the rows: embeddings of the batch and of the corpus.
 
     `query_embeddings[i]` belongs to `rows[i]`; `positive_scores[i]` is the cosine of row i's
-    query and its positive; `corpus_embeddings` rows follow `corpus_ids`.
+    query and its positive; `corpus_embeddings` rows follow `corpus_ids`; `embedder` is the
+    recipe's (a gate that judges with "embedder" embeds with it).
     """
 
     query_embeddings: np.ndarray | None = None
@@ -35,6 +36,7 @@ class GateContext:
     corpus_ids: list[str] = field(default_factory=list)
     corpus_index: dict[str, int] = field(default_factory=dict)
     calibration: Any = None  # synthgen.gates.calibration.Calibration, when a gate is calibrated
+    embedder: Any = None
 
 
 @dataclass

@@ -7,8 +7,8 @@ parsed answer to the item, or returns why it cannot.
 
 `BaseTask` holds what task types share: which documents they take, which per-row gates
 apply to their rows, whether the positive is the corpus document (then negatives are
-mined from the corpus) or a generated text (then the generated negatives are kept), and
-the row of the contract with every column filled.
+mined from the corpus) or a generated text (then the generated negatives are kept), which
+of the row's texts the generator wrote, and the row of the contract with every column filled.
 """
 
 from __future__ import annotations
@@ -64,6 +64,8 @@ class Task(Protocol):
     positive_is_document: bool
     checks_positive_language: bool
     takes_code: bool
+    generated_fields: tuple[str, ...]
+    source_in_corpus: bool
 
     def accepts(self, document: Document) -> bool:
         """Whether this task can make an item from `document`."""
@@ -101,6 +103,8 @@ class BaseTask:
     positive_is_document = False  # True: the corpus document is the positive, negatives are mined
     checks_positive_language = False  # True: the language gate also checks a generated positive
     takes_code = False
+    generated_fields: tuple[str, ...] = ("query",)  # the row's texts the generator wrote (the generic gate)
+    source_in_corpus = True  # False: source_id names no corpus document (the topic gate does not apply)
 
     def __init__(self, recipe: Recipe):
         self.recipe = recipe

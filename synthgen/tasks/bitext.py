@@ -9,8 +9,10 @@ document (`unit = "passage"`), in the document's language; the target language c
 the recipe's weighted `pairs` whose source is that language.
 
 Row: query = source (query_language = src), positive = translation, negatives = [wrong
-translation] (document_language = tgt). The language gate checks the translation is in the
-target language; the cosine gate needs a multilingual embedder to be meaningful.
+translation] (document_language = tgt). Gates: generic (the translations), language (the
+translation is in the target language), translation (its length fits the source's, and a
+multilingual judge finds it closer to the source than the wrong translation), cosine (needs
+a multilingual embedder to be meaningful).
 """
 
 from __future__ import annotations
@@ -55,8 +57,9 @@ def _cut(text: str, max_chars: int) -> str:
 class BitextTask(BaseTask):
     name = "bitext"
     config: BitextTaskConfig  # BaseTask sets it from recipe.tasks.<name>
-    default_gates = ("language", "cosine")
+    default_gates = ("generic", "language", "translation", "cosine")
     checks_positive_language = True
+    generated_fields = ("positive", "negatives")  # the source is the document's own text
 
     def __init__(self, recipe: Recipe):
         super().__init__(recipe)

@@ -9,8 +9,11 @@ a label set and a label uniformly (balanced classes); under structured outputs t
 is fixed and the misleading label is constrained to the set's other labels.
 
 Row: query = input_text, positive = label, negatives = [misleading_label], instruction =
-the set's instruction, `label` and `misleading_label` columns. Gates: language (the text),
-margin (the text is nearer its label than the misleading one).
+the set's instruction, `label` and `misleading_label` columns. Gates: generic (the text),
+instruction (a sentence, not an identifier), language (the text), margin (the text is
+nearer its label than the misleading one), topic (the text is about its document's topic).
+The label and the misleading label belong to the set: the per-item schema holds them to it,
+and answers are validated against it even without structured outputs.
 """
 
 from __future__ import annotations
@@ -21,18 +24,21 @@ from typing import TYPE_CHECKING, Any
 
 from synthgen.corpus import Document
 from synthgen.gates.base import clean_list_item
+from synthgen.gates.semantic import is_sentence
 from synthgen.language import language_name
-from synthgen.recipe import ClassificationTaskConfig, LabelSet, Recipe
+from synthgen.recipe import ClassificationTaskConfig, InstructionGateConfig, LabelSet, Recipe
 from synthgen.tasks.base import BaseTask, Stage, WorkItem, is_code
 
 if TYPE_CHECKING:
     from synthgen.brainstorm import Brainstormer, BrainstormReport
 
+MIN_INSTRUCTION_WORDS = InstructionGateConfig().min_words
+
 
 class ClassificationTask(BaseTask):
     name = "classification"
     config: ClassificationTaskConfig  # BaseTask sets it from recipe.tasks.<name>
-    default_gates = ("language", "margin")
+    default_gates = ("generic", "instruction", "language", "margin", "topic")
 
     def __init__(self, recipe: Recipe):
         super().__init__(recipe)
@@ -96,11 +102,13 @@ class ClassificationTask(BaseTask):
 
 def _label_sets_of(answer: dict[str, Any]) -> list[LabelSet]:
     """Valid label sets of one brainstorm answer: an instruction that starts with "Classify"
-    (as the prompt asks) and >= 2 distinct labels."""
+    (as the prompt asks) and is a sentence, not an identifier (the instruction gate's rule,
+    `gates.instruction.min_words`), and >= 2 distinct labels."""
     found = []
     for task in answer.get("tasks", []):
         labels = list(dict.fromkeys(" ".join(str(x).split()) for x in task.get("labels", []) if str(x).strip()))
         instruction = clean_list_item(task.get("instruction", ""))
-        if instruction.casefold().startswith("classify") and len({x.casefold() for x in labels}) >= 2:
+        if instruction.casefold().startswith("classify") and is_sentence(instruction, MIN_INSTRUCTION_WORDS) \
+                and len({x.casefold() for x in labels}) >= 2:
             found.append(LabelSet(instruction, labels))
     return found

@@ -8,8 +8,8 @@ query language from `languages`, English for "same"), or code_to_code (a snippet
 calls or resembles the unit; its query_language is the programming language).
 
 Row: query, positive = the code unit, negatives mined from the other code units.
-Gates: leakage (queries that copy the code or its docstring), language (natural-language
-queries), cosine, consistency.
+Gates: leakage (queries that copy the code or its docstring), generic and language
+(natural-language queries), cosine, consistency.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from synthgen.tasks.base import BaseTask, Stage, WorkItem, weighted_choice
 class CodeRetrievalTask(BaseTask):
     name = "code_retrieval"
     config: CodeRetrievalTaskConfig  # BaseTask sets it from recipe.tasks.<name>
-    default_gates = ("leakage", "language", "cosine", "consistency")
+    default_gates = ("leakage", "generic", "language", "cosine", "consistency")
     positive_is_document = True
     takes_code = True
 

@@ -10,7 +10,8 @@ college, PhD) and language (`languages.query`; "same" means English here).
 
 Task definitions are deduplicated (exact and near) before any example is written; each
 definition becomes the row's instruction and its source (`source_id = task-<hash>`).
-Row: query, positive, negatives = [hard negative]. Gates: leakage, language (query and
+Row: query, positive, negatives = [hard negative]. Gates: leakage, generic (all three
+texts), positive_length (the document has more words than its query), language (query and
 positive), cosine, margin.
 """
 
@@ -38,8 +39,10 @@ DIFFICULTIES = ("high school", "college", "PhD")
 class CorpusFreeTask(BaseTask):
     name = "corpus_free"
     config: CorpusFreeTaskConfig  # BaseTask sets it from recipe.tasks.<name>
-    default_gates = ("leakage", "language", "cosine", "margin")
+    default_gates = ("leakage", "generic", "positive_length", "language", "cosine", "margin")
     checks_positive_language = True
+    generated_fields = ("query", "positive", "negatives")
+    source_in_corpus = False  # source_id names the brainstormed task definition
 
     def __init__(self, recipe: Recipe):
         super().__init__(recipe)

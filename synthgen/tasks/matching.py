@@ -7,7 +7,7 @@ corpus passage inspires the topic. The kind is sampled per item from `tasks.matc
 and stored as the row's `query_type`.
 
 Row: query = input, positive = positive_document, no negatives (E5's format has none;
-in-batch negatives serve). Gates: language (both sides), cosine.
+in-batch negatives serve). Gates: generic, language (both sides), cosine.
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ SHORT_WORDS = 30  # the prompt asks for under 20 words per side
 class MatchingTask(BaseTask):
     name = "matching"
     config: MatchingTaskConfig  # BaseTask sets it from recipe.tasks.<name>
-    default_gates = ("language", "cosine")
+    default_gates = ("generic", "language", "cosine")
     checks_positive_language = True
+    generated_fields = ("query", "positive")
 
     def __init__(self, recipe: Recipe):
         super().__init__(recipe)

@@ -33,7 +33,7 @@ from synthgen.tasks.base import BaseTask, Stage, WorkItem
 class RetrievalTask(BaseTask):
     name = "retrieval"
     config: RetrievalTaskConfig  # BaseTask sets it from recipe.tasks.<name>
-    default_gates = ("leakage", "language", "cosine", "consistency")
+    default_gates = ("leakage", "generic", "language", "cosine", "consistency")
     positive_is_document = True
 
     def __init__(self, recipe: Recipe):

@@ -6,8 +6,9 @@ here (`tasks.sts.high_scores` / `low_scores`) and stored as `similarity_positive
 `similarity_negative`, so a trainer can use them as soft labels (CoSENT, AnglE). A corpus
 passage inspires the topic, so the sentences follow the corpus's domains and languages.
 
-Row: query = S1, positive = S2, negatives = [S3]. Gates: language (S1 and S2), cosine
-(S1, S2), margin (S2 closer to S1 than S3 is).
+Row: query = S1, positive = S2, negatives = [S3]. Gates: generic (no "one sentence", "S1"),
+language (S1 and S2), cosine (S1, S2), margin (S2 closer to S1 than S3 is: the order the
+scores state).
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from synthgen.tasks.base import BaseTask, Stage, WorkItem
 class StsTask(BaseTask):
     name = "sts"
     config: StsTaskConfig  # BaseTask sets it from recipe.tasks.<name>
-    default_gates = ("language", "cosine", "margin")
+    default_gates = ("generic", "language", "cosine", "margin")
     checks_positive_language = True
+    generated_fields = ("query", "positive", "negatives")
 
     def __init__(self, recipe: Recipe):
         super().__init__(recipe)

@@ -126,9 +126,9 @@ def test_task_gate_lists_follow_defaults_overrides_and_the_gates_table():
                            "gates": {"consistency": {"enabled": True}}})
     tasks = build_tasks(recipe)
     names = {name: [g.name for g in task_gates(recipe, task)] for name, task in tasks.items()}
-    assert names == {"retrieval": ["leakage", "language", "cosine", "consistency"], "bitext": ["language"],
-                     "classification": ["language", "margin"],
-                     "code_retrieval": ["leakage", "language", "cosine", "consistency"]}
+    assert names == {"retrieval": ["leakage", "generic", "language", "cosine", "consistency"], "bitext": ["language"],
+                     "classification": ["generic", "instruction", "language", "margin", "topic"],
+                     "code_retrieval": ["leakage", "generic", "language", "cosine", "consistency"]}
     cosine = next(g for g in task_gates(recipe, tasks["code_retrieval"]) if g.name == "cosine")
     assert cosine.fixed == 0.4
 

@@ -118,11 +118,12 @@ def _benchmark_pairs(path: Path) -> tuple[list[str], list[str], list[str]]:
     from synthgen.evaluation.benchmark import load_benchmark
 
     bench = load_benchmark(path)
+    documents = dict(zip(bench.corpus_ids, bench.corpus_texts))
     queries, positives, languages = [], [], []
-    for query_id, relevant in bench.qrels.items():
-        for doc_id, score in relevant.items():
+    for query_id, text, language in zip(bench.query_ids, bench.query_texts, bench.query_languages):
+        for doc_id, score in bench.qrels.get(query_id, {}).items():
             if score > 0:
-                queries.append(bench.queries[query_id])
-                positives.append(bench.corpus[doc_id])
-                languages.append(bench.query_languages.get(query_id, "all"))
+                queries.append(text)
+                positives.append(documents[doc_id])
+                languages.append(language or "all")
     return queries, positives, languages

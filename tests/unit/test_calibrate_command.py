@@ -34,3 +34,23 @@ def test_the_command_prints_the_table_for_a_recipe(tmp_path):
     result = CliRunner().invoke(app, ["calibrate", str(recipe_path)])
     assert result.exit_code == 0, result.output
     assert "calibrated q=0.1 (default)" in result.output and "inverse-cloze pairs" in result.output
+
+
+def test_labeled_pairs_of_a_benchmark_are_the_known_good_ones(tmp_path):
+    import orjson
+
+    corpus = write_corpus(tmp_path / "c.jsonl")
+    out = tmp_path / "out"
+    Pipeline(recipe(corpus), out, SeededEngine(), HashEmbedder(), show_progress=False).run()
+    bench = tmp_path / "bench"
+    (bench / "qrels").mkdir(parents=True)
+    docs = [{"_id": f"d{i}", "title": "", "text": text} for i, text in enumerate(
+        ["The ls command lists the files of a folder, sorted by name.", "Bread rises because yeast makes gas."])]
+    queries = [{"_id": "q0", "text": "list files in a folder", "language": "en"},
+               {"_id": "q1", "text": "warum geht Brot auf", "language": "de"}]
+    (bench / "corpus.jsonl").write_bytes(b"\n".join(orjson.dumps(d) for d in docs))
+    (bench / "queries.jsonl").write_bytes(b"\n".join(orjson.dumps(q) for q in queries))
+    (bench / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq0\td0\t1\nq1\td1\t1\n")
+    report = calibration_report(out, benchmark=bench)
+    assert report["pair_sets"][0] == "labeled pairs" and report["pairs"]["labeled pairs"] == 2
+    assert set(report["settings"][0]["kept"]["labeled pairs"]) == {"all", "de", "en"}

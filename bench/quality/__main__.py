@@ -190,17 +190,20 @@ def step_eval(args: argparse.Namespace, report: Report, synthgen: list[str]) -> 
     report.data["eval"] = entry
     log(f"eval: {shlex.join(command)}")
     lines: list[str] = []
-    with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          bufsize=1) as process:
+    # Bytes, not text mode: text mode would turn a progress bar's \r into line breaks.
+    with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as process:
         assert process.stdout is not None
-        for line in process.stdout:
-            print(line, end="", flush=True)
+        for raw in process.stdout:
+            line = raw.decode("utf-8", errors="replace")
+            sys.stdout.write(line)
+            sys.stdout.flush()
             lines.append(line.rstrip("\n"))
     entry.update(returncode=process.returncode, output=lines)
     results = load_json(run_dir / "eval" / "results.json")
     if results:
         entry["results"] = results
-    table = [line for line in lines if not _PROGRESS.match(line) and not line.startswith("wrote ")]
+    shown = [line.split("\r")[-1] for line in lines]  # what a terminal shows of a progress bar's \r updates
+    table = [line for line in shown if not _PROGRESS.match(line) and not line.startswith("wrote ")]
     entry["status"] = "done" if process.returncode == 0 else "failed"
     return process.returncode, table
 
@@ -218,9 +221,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     report = Report(args.out / "quality.json", load_json(args.out / "quality.json"))
-    from bench.machine import describe
+    import shutil
 
-    report.data["machine"] = describe()
+    from bench.machine import describe, one_line
+
+    machine = report.data["machine"] = describe(gpus=None if shutil.which("nvidia-smi") else [])
+    load = machine["load_average"][0]
+    log(f"machine: {one_line(machine)}; load average {load:.1f}"
+        + (f" (busy: more work than cores, every step takes longer)" if load > (machine["usable_cores"] or 1) else ""))
     report.data["settings"] = {"out": str(args.out), "queries_per_document": args.queries_per_document,
                                "recipe": str(args.recipe), "overrides": args.overrides, "student": args.student,
                                "epochs": args.epochs, "eval_args": args.eval_args}

@@ -406,7 +406,8 @@ if args[0] == "eval":
     if "--help" in args:
         sys.exit(0)
     print("[     1 s] training")
-    print("model    rows  nDCG@10")
+    print("Computing widget examples: 0%|  | 0/1\\r                \\r[     2 s] scoring")
+    print("Computing widget examples: 0%|  | 0/1\\r                \\rmodel    rows  nDCG@10")
     print("base        0    0.500")
     sys.exit(0)
 out = Path(args[args.index("--out") + 1])
@@ -458,6 +459,8 @@ def test_make_quality_runs_the_eval_cli(tmp_path, lists, monkeypatch, capsys):
     assert evaluation[2:] == ["--benchmark", str(tmp_path / "quality" / "benchmark"), "--epochs", "2"]
     out = capsys.readouterr().out
     assert "base        0    0.500" in out and "| generate |" in out
+    summary = out[out.index("eval took"):]  # after the streamed output: the table again, without progress bars
+    assert "\n\nmodel    rows  nDCG@10\nbase        0    0.500\n\n" in summary and "Computing" not in summary
     report = json.loads((tmp_path / "quality" / "quality.json").read_text())
     assert report["eval"]["status"] == "done" and set(report["steps"]) == {"build", "generate", "eval"}
 

@@ -611,8 +611,11 @@ def build(out: Path, settings: Settings, *, refresh: bool = False, offline: bool
     status = DPKG_STATUS if status is None else status
     claim(out)
     if reuse and not refresh and (info := up_to_date(out, settings)):
-        log(f"benchmark in {out} is up to date (same settings): kept")
-        return {**info, "reused": True}
+        if offline or set(info.get("languages", ())) == set(settings.languages):
+            log(f"benchmark in {out} is up to date (same settings): kept")
+            return {**info, "reused": True}
+        log(f"benchmark in {out} lacks {', '.join(sorted(set(settings.languages) - set(info['languages'])))}: "
+            "building again")
     cache = out / "apt"
     languages = list(settings.languages)
     found = {lang: bool(list_files(cache / "lists", f"Translation-{lang}") or list_files(system_lists, f"Translation-{lang}"))

@@ -313,10 +313,17 @@ def test_refuses_a_folder_it_did_not_write(tmp_path, lists):
 
 
 def test_english_only_without_translations(tmp_path, lists):
-    (lists / f"{PREFIX}_i18n_Translation-de").unlink()
+    german = lists / f"{PREFIX}_i18n_Translation-de"
+    kept = german.read_text()
+    german.unlink()
     info = _build(tmp_path / "q", lists)
     assert info["languages"] == ["en"] and info["english_only"]
     assert any("de left out" in note for note in info["notes"])
+    assert _build(tmp_path / "q", lists).get("reused")  # offline: nothing better to be had
+    german.write_text(kept)  # the translations are back: an English-only build is not kept
+    info = builder.build(tmp_path / "q", Settings(languages=("en", "de"), docs_per_language=5),
+                         system_lists=lists, status=lists / "no-status", log=lambda line: None)
+    assert not info.get("reused") and info["languages"] == ["en", "de"]
 
 
 def test_english_from_dpkg_status_when_no_list_has_it(tmp_path):

@@ -17,14 +17,17 @@ has: `Translation-*` files in the system's lists, else the English descriptions 
 packages (`/var/lib/dpkg/status`); the set is then English-only and `build.json` says so.
 
 Filters (each drop counted by reason in `build.json`): debugging-symbol, transitional, dummy
-and metapackages; long descriptions under `--min-words` or over `--max-words` words; short
-descriptions under `--min-query-words` words; a query contained verbatim in its document; a
-translation identical to the English text. Then, in a seeded shuffle, a document is taken only
-if its source package was not used yet (in any language: sibling -dev/-doc/lib packages share
-their text), its normalized text and query are new, it is no near-duplicate of a taken document
-(character 5-gram Jaccard >= `--doc-near-dup`) nor its query of a taken query (>= 0.8), and a
-detector limited to the benchmark's languages finds it in its own language. So qrels stay
-unambiguous: one relevant document per query, and no document that answers another's query.
+and metapackages; long descriptions under `--min-words` (25) or over `--max-words` (250)
+words; short descriptions under 3 words; a query contained verbatim in its document; a
+translation identical to the English text. Then, in a seeded order (a hash of seed, language
+and package name: a package added to or gone from the lists moves no other), a document is
+taken only if its source package was not used yet (in any language: sibling -dev/-doc/lib
+packages share their text), its normalized text and query are new, it is no near-duplicate of
+a taken document (character 5-gram Jaccard >= 0.5) nor its query of a taken query (3-gram
+Jaccard >= 0.8), and a detector limited to the benchmark's languages finds it in its own
+language. So qrels stay unambiguous: one relevant document per query, and no document that
+answers another's query. Only release suites are read (bookworm, not bookworm-updates or
+-security, which change daily): the set changes with point releases, not from day to day.
 
 Writes into `--out` only (refusing a non-empty folder it did not mark as its own):
 `benchmark/` (BEIR: corpus.jsonl, queries.jsonl, qrels/test.tsv), `corpus.jsonl` (the same
@@ -42,7 +45,6 @@ import hashlib
 import json
 import lzma
 import os
-import random
 import re
 import shutil
 import subprocess
@@ -70,6 +72,7 @@ _BOILERPLATE = re.compile(
     r"debug(?:ging)? symbols|transitional (?:dummy )?package|dummy (?:transitional )?package"
     r"|can (?:be )?safely (?:be )?removed|\bempty package|meta-?package|virtual package", re.IGNORECASE)
 _SKIPPED_SECTIONS = ("debug", "oldlibs")
+_VOLATILE_SUITE = re.compile(r"_dists_[^_]+-(?:updates|security|backports|proposed)_")
 
 
 class BuildError(Exception):
@@ -236,14 +239,18 @@ def _decompress_with_tools(path: Path) -> bytes:
 # ------------------------------------------------------------------------------------ sources
 
 def list_files(folder: Path, kind: str) -> list[Path]:
-    """apt list files of `kind` ("Packages" or "Translation-de") in `folder`, sorted by name."""
+    """apt list files of `kind` ("Packages" or "Translation-de") in `folder`, sorted by name,
+    from release suites only: a point release changes them every few months, while the
+    -updates, -security, -backports and -proposed suites change every day (and carry no
+    translations but English)."""
     if not folder.is_dir():
         return []
     if kind == "Packages":
         pattern = re.compile(rf"_binary-[^_]+_Packages{_COMPRESSED}$")
     else:
         pattern = re.compile(rf"_i18n_{re.escape(kind)}{_COMPRESSED}$")  # not Translation-de_DE
-    return sorted(p for p in folder.iterdir() if p.is_file() and pattern.search(p.name))
+    return sorted(p for p in folder.iterdir()
+                  if p.is_file() and pattern.search(p.name) and not _VOLATILE_SUITE.search(p.name))
 
 
 def release_date(path: Path) -> str:
@@ -253,11 +260,9 @@ def release_date(path: Path) -> str:
         for name in (f"{match.group(1)}_InRelease", f"{match.group(1)}_Release"):
             release = path.parent / name
             if release.is_file():
-                for line in release.read_text(errors="replace").splitlines():
+                for line in release.read_text(errors="replace").splitlines():  # after InRelease's PGP header
                     if line.startswith("Date:"):
                         return line.partition(":")[2].strip()
-                    if not line.strip():
-                        break
     return ""
 
 
@@ -465,6 +470,10 @@ class Pair:
         return f"q-{self.language}-{self.package}"
 
 
+def _rank(seed: int, language: str, package: str) -> bytes:
+    return hashlib.sha256(f"{seed}:{language}:{package}".encode()).digest()
+
+
 def select(sources: Sources, settings: Settings,
            detect: Callable[[str], str] | None = None) -> tuple[list[Pair], dict[str, dict]]:
     """The benchmark's pairs (sorted by language, then package) and per-language counts:
@@ -495,8 +504,8 @@ def select(sources: Sources, settings: Settings,
     pairs: list[Pair] = []
     # The scarcest language first, so the languages with more translations give way to it.
     for language in sorted(languages, key=lambda lang: (len(candidates[lang]), lang)):
-        pool = list(candidates[language])
-        random.Random(f"{settings.seed}:{language}").shuffle(pool)
+        # A seeded order by package name: a package added to or gone from the lists moves no other.
+        pool = sorted(candidates[language], key=lambda e: _rank(settings.seed, language, e.package))
         dropped = counts[language]["dropped"]
         taken = 0
         for entry in pool:

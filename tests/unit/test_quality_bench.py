@@ -193,7 +193,11 @@ def write_lists(folder: Path, packages: int = 30, german: int = 12, seed: int = 
     (folder / f"{PREFIX}_i18n_Translation-en").write_text("\n".join(en))
     (folder / f"{PREFIX}_i18n_Translation-de").write_text("\n".join(de))
     (folder / "deb.example.org_debian_dists_test_InRelease").write_text(
-        "Origin: Debian\nSuite: test\nDate: Sat, 11 Jul 2026 10:16:37 UTC\n\n")
+        "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\n"
+        "Origin: Debian\nSuite: test\nDate: Sat, 11 Jul 2026 10:16:37 UTC\nMD5Sum:\n 0123 10 main/Date: no\n")
+    # A daily suite (-security) is not read: its descriptions would change the set from day to day.
+    (folder / "deb.example.org_debian-security_dists_test-security_main_i18n_Translation-en").write_text(
+        f"Package: pkg00\nDescription-md5: {hashlib.md5(b'x').hexdigest()}\nDescription-en: patched\n {_words(rng, 40)}\n")
 
 
 @pytest.fixture
@@ -244,6 +248,7 @@ def test_build_writes_beir_and_the_generation_corpus(tmp_path, lists):
     assert info["counts"]["en"]["documents"] == info["counts"]["de"]["documents"] == 5
     assert info["counts"]["de"]["descriptions"] == 12  # the stale translation (wrong md5) is not read
     assert info["sources"]["de"][0]["release_date"] == "Sat, 11 Jul 2026 10:16:37 UTC"
+    assert [source["file"] for source in info["sources"]["en"]] == [f"{PREFIX}_i18n_Translation-en"]  # no -security
     assert info["settings"]["seed"] == builder.DEFAULT_SEED and not info["english_only"]
     assert json.loads((out / "build.json").read_text())["counts"] == info["counts"]
 
@@ -277,6 +282,18 @@ def test_duplicates_and_near_duplicates_are_dropped(second, reason):
                               descriptions={"en": {"a": first, "b": second}})
     pairs, counts = builder.select(sources, Settings(languages=("en",), docs_per_language=10))
     assert len(pairs) == 1 and counts["en"]["dropped"] == {reason: 1}
+
+
+def test_a_package_gone_from_the_lists_changes_one_pick(tmp_path, lists):
+    _build(tmp_path / "before", lists, languages=("en",), docs_per_language=8)
+    before = [d["id"] for d in _read(tmp_path / "before" / "corpus.jsonl")]
+    gone = before[3].removeprefix("en-")
+    for name in (f"{PREFIX}_binary-amd64_Packages", f"{PREFIX}_i18n_Translation-en"):
+        path = lists / name
+        path.write_text("\n\n".join(s for s in path.read_text().split("\n\n") if f"Package: {gone}\n" not in s + "\n"))
+    _build(tmp_path / "after", lists, languages=("en",), docs_per_language=8)
+    after = [d["id"] for d in _read(tmp_path / "after" / "corpus.jsonl")]
+    assert len(set(before) - set(after)) == 1 and len(set(after) - set(before)) == 1
 
 
 def test_build_is_deterministic_and_depends_on_the_seed(tmp_path, lists):

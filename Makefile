@@ -39,7 +39,7 @@ bench: setup
 
 # Does the data train a better retriever? (bench/README.md, "The quality benchmark"): builds a
 # retrieval set from Debian's package descriptions (en/de/fr/es) into outputs/quality, generates
-# rows over its documents, scores them with `synthgen eval`; ~25 min on 2 quiet CPU cores.
+# rows over its documents, scores them with `synthgen eval`; ~12 min on 2 quiet CPU cores.
 # Sizes: QUALITY_ARGS="--docs-per-language 50 --queries-per-document 1" or QUALITY_* variables.
 quality: setup
 	$(BIN)/python -m bench.quality $(QUALITY_ARGS)

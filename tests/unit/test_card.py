@@ -48,12 +48,13 @@ def test_configs_are_all_by_default_and_one_per_task(published):
     assert configs["sts"]["data_files"] == [{"split": "train", "path": "data/sts/train-*.parquet"}]
 
 
-def test_every_config_loads_with_datasets(published):
+def test_every_config_loads_with_datasets(published, tmp_path):
+    cache = str(tmp_path / "datasets-cache")  # this test's own: nothing read from an earlier load
     expected = {"all": 14, "retrieval": 7, "sts": 4, "code_retrieval": 3}
     for config in front_matter(published)["configs"]:
-        rows = datasets.load_dataset(str(published), config["config_name"], split="train")
+        rows = datasets.load_dataset(str(published), config["config_name"], split="train", cache_dir=cache)
         assert rows.num_rows == expected[config["config_name"]]
-    assert datasets.load_dataset(str(published), split="train").num_rows == 14  # no name: the default config
+    assert datasets.load_dataset(str(published), split="train", cache_dir=cache).num_rows == 14  # no name: the default config
 
 
 @pytest.mark.parametrize("heading", ["## Configs", "## How it was made", "### Quality gates", "### Prompt templates",

@@ -75,7 +75,7 @@ def test_leakage_drops_copied_sentences_and_keeps_questions():
 
 def test_leakage_threshold_is_configurable():
     loose = LeakageFilter(LeakageGateConfig(max_partial_ratio=100.0, max_copied_words=99, max_copied_fraction=1.0,
-                                            min_query_chars=0))
+                                            min_query_chars=0, min_query_words=0))
     verdict = loose.check([row("chmod command changes the file mode bitz")], GateContext())
     assert verdict.reasons == [""]
 
@@ -166,3 +166,14 @@ def test_a_query_equal_to_its_positive_is_leakage_at_any_length():
     rows = [{"query": "Millionaire", "positive": "millionaire!"}, {"query": "Millionaire", "positive": "A rich man."}]
     verdict = LeakageFilter(LeakageGateConfig()).check(rows, None)
     assert verdict.reasons == ["leakage", ""]
+
+
+def test_leakage_exempts_a_title_that_opens_its_description():
+    """A real (title, description) pair from Debian: 3 of the title's 5 words open the text."""
+    gate = LeakageFilter(LeakageGateConfig())
+    rows = [{"query": "Development files for Tux Paint",
+             "positive": "Tux Paint is a drawing program for children. This package contains the development "
+                         "files for Tux Paint plugins (magic tools)."}]
+    assert gate.check(rows, GateContext()).reasons == [""]
+    strict = LeakageFilter(LeakageGateConfig(min_query_words=0))
+    assert strict.check(rows, GateContext()).reasons == ["leakage"]

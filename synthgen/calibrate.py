@@ -46,8 +46,8 @@ def calibration_report(source: Path, benchmark: Path | None = None, quantiles: S
         known = score_pairs(embedder, "labeled pairs", queries, positives, pair_languages)
     else:
         pairs = [(p, lang) for text, lang in documents if not isinstance(p := inverse_cloze_pair(text, lang), str)]
-        known = score_pairs(embedder, "inverse-cloze pairs", [p[0] for p, _ in pairs], [p[1] for p, _ in pairs],
-                            [lang for _, lang in pairs])
+        queries, positives = [p[0] for p, _ in pairs], [p[1] for p, _ in pairs]
+        known = score_pairs(embedder, "inverse-cloze pairs", queries, positives, [lang for _, lang in pairs])
     pair_sets: list[ScoredPairs] = [known]
     if generated:
         pair_sets.append(score_pairs(embedder, "generated rows", [g[0] for g in generated],
@@ -55,7 +55,20 @@ def calibration_report(source: Path, benchmark: Path | None = None, quantiles: S
     table = settings_table(calibrations, recipe.gates.cosine.calibration_quantile, FIXED_THRESHOLDS, pair_sets)
     return {"embedder": recipe.embedder.model, "documents": len(documents), "pair_sets": [p.name for p in pair_sets],
             "pairs": {p.name: len(p.scores) for p in pair_sets},
-            "thresholds": {str(q): c.to_dict() for q, c in calibrations.items()}, "settings": table}
+            "thresholds": {str(q): c.to_dict() for q, c in calibrations.items()}, "settings": table,
+            "leakage_kept": leakage_kept(recipe, queries, positives)}
+
+
+def leakage_kept(recipe: Recipe, queries: Sequence[str], positives: Sequence[str]) -> float | None:
+    """The share of known-good pairs the recipe's leakage gate keeps: it is set on words, not
+    on an embedder, but real titles reuse their text's words too (synthgen/gates/leakage.py)."""
+    from synthgen.gates.leakage import LeakageFilter
+
+    if not queries:
+        return None
+    rows = [{"query": q, "positive": p} for q, p in zip(queries, positives)]
+    reasons = LeakageFilter(recipe.gates.leakage).check(rows, None).reasons
+    return sum(not r for r in reasons) / len(reasons)
 
 
 def format_report(report: dict[str, Any]) -> list[str]:
@@ -66,6 +79,9 @@ def format_report(report: dict[str, Any]) -> list[str]:
              f"{'setting':<30}" + "".join(f"{n[:22]:>24}" for n in names)]
     for entry in report["settings"]:
         lines.append(f"{entry['setting']:<30}" + "".join(f"{_share(entry['kept'][n].get('all')):>24}" for n in names))
+    if report.get("leakage_kept") is not None:
+        lines += ["", f"the leakage gate (this recipe's settings) keeps {_share(report['leakage_kept'])} "
+                      f"of the {names[0]}"]
     for name in names:
         languages = sorted(k for k in report["settings"][0]["kept"][name] if k != "all")
         if len(languages) < 2:

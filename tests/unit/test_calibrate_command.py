@@ -54,3 +54,5 @@ def test_labeled_pairs_of_a_benchmark_are_the_known_good_ones(tmp_path):
     report = calibration_report(out, benchmark=bench)
     assert report["pair_sets"][0] == "labeled pairs" and report["pairs"]["labeled pairs"] == 2
     assert set(report["settings"][0]["kept"]["labeled pairs"]) == {"all", "de", "en"}
+    assert report["leakage_kept"] == 1.0  # neither query copies its document
+    assert "the leakage gate (this recipe's settings) keeps 100% of the labeled pairs" in format_report(report)

@@ -57,7 +57,7 @@ def test_demo_recipe_loads_with_its_values():
     assert recipe.tasks.retrieval is not None
     assert recipe.tasks.retrieval.query_length == [4, 16]
     assert recipe.languages.query == {SAME_LANGUAGE: 1.0}
-    assert recipe.run.shard_size == 32
+    assert recipe.run.shard_size == 48
 
 
 def test_minimal_recipe_gets_defaults(tmp_path):

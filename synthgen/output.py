@@ -137,7 +137,7 @@ class RunFolder:
                 raise UserError(f"output folder {self.root} already holds a run: pass --overwrite "
                                 "to replace it, or choose another --out")
             for sub in (*RUN_SUBFOLDERS, self.generated, self.data, self.rejects):
-                shutil.rmtree(self.root / sub, ignore_errors=True)
+                shutil.rmtree(sub if isinstance(sub, Path) else self.root / sub, ignore_errors=True)
             for name in RUN_FILES:
                 (self.root / name).unlink(missing_ok=True)
         try:

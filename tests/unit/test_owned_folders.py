@@ -79,6 +79,21 @@ def test_a_run_marks_its_folder_first_and_overwrite_replaces_only_its_own_files(
     assert (out / "notes.txt").read_text() == "mine" and (out / "manifest.json").is_file()
 
 
+def test_overwrite_through_a_relative_out_leaves_no_part_of_the_earlier_run(tmp_path, monkeypatch):
+    """`make demo` passes `--out outputs/demo`: an earlier run cut into more shards must not
+    leave its last parts behind (their rows would come back beside the new run's)."""
+    corpus = write_corpus(tmp_path / "c.jsonl")
+    monkeypatch.chdir(tmp_path)
+    Pipeline(recipe(corpus), "out", SeededEngine(), HashEmbedder(), show_progress=False).run()
+    before = len(list((tmp_path / "out" / "generated").glob("part-*.parquet")))
+    wide = recipe(corpus, run={"shard_size": 1000})
+    Pipeline(wide, "out", SeededEngine(), HashEmbedder(), show_progress=False).run(overwrite=True)
+    parts = sorted((tmp_path / "out" / "generated").glob("part-*.parquet"))
+    assert before > 1 and [p.name for p in parts] == ["part-00000.parquet"]
+    ids = [i for p in parts for i in pq.read_table(p, columns=["id"]).column("id").to_pylist()]
+    assert len(ids) == len(set(ids))
+
+
 def test_an_older_synthgen_run_without_a_marker_is_still_ours(tmp_path):
     corpus = write_corpus(tmp_path / "c.jsonl")
     out = tmp_path / "out"

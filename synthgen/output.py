@@ -136,8 +136,8 @@ class RunFolder:
             if not overwrite:
                 raise UserError(f"output folder {self.root} already holds a run: pass --overwrite "
                                 "to replace it, or choose another --out")
-            for sub in (*RUN_SUBFOLDERS, self.generated, self.data, self.rejects):
-                shutil.rmtree(sub if isinstance(sub, Path) else self.root / sub, ignore_errors=True)
+            for sub in (*(self.root / name for name in RUN_SUBFOLDERS), self.generated, self.data, self.rejects):
+                shutil.rmtree(sub, ignore_errors=True)
             for name in RUN_FILES:
                 (self.root / name).unlink(missing_ok=True)
         try:

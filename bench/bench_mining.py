@@ -1,4 +1,4 @@
-"""Benchmark: synthgen.mining.mine_negatives vs sentence-transformers' mine_hard_negatives.
+"""Benchmark: synthgen.mining.hard_negatives.mine_negatives vs sentence-transformers' mine_hard_negatives.
 
     .venv/bin/python bench/bench_mining.py [--queries 100000 --docs 100000] [--faiss]
 
@@ -74,7 +74,7 @@ def worker(side: str, data: Path) -> None:
 
 
 def run_ours(queries, docs, positives, side, prepare_only=False, prepared=None):
-    from synthgen.mining import MiningConfig, mine_negatives
+    from synthgen.mining.hard_negatives import MiningConfig, mine_negatives
 
     if prepare_only:
         return None

@@ -1,4 +1,4 @@
-"""Benchmark: synthgen.gates.near_dup against datasketch (MinHash + MinHashLSH).
+"""Benchmark: synthgen.corpus.near_dup against datasketch (MinHash + MinHashLSH).
 
     .venv/bin/python bench/bench_near_dup.py [--rows 1000000] [--datasketch-rows 200000]
 
@@ -205,7 +205,7 @@ def _run_datasketch(ids: list[str], texts: list[str], args) -> np.ndarray:
 
 
 def _run_ours(ids: list[str], texts: list[str], args) -> np.ndarray:
-    from synthgen.gates.near_dup import NearDupConfig, find_near_duplicates
+    from synthgen.corpus.near_dup import NearDupConfig, find_near_duplicates
 
     config = NearDupConfig(threshold=args.threshold, ngram=args.ngram, num_perm=args.num_perm, seed=args.seed)
     root = np.arange(len(texts))
@@ -386,7 +386,7 @@ def run(args: argparse.Namespace | None = None, **options) -> dict:
 
         args = defaults_with(parser(), options)
 
-    from synthgen.gates.near_dup import NearDupConfig, candidate_probability
+    from synthgen.corpus.near_dup import NearDupConfig, candidate_probability
 
     import datasketch
     from datasketch.lsh import _optimal_param

@@ -8,7 +8,7 @@ Generation overhead. Both sides share one engine: synthgen's `VLLMGenerator` loa
 and the baseline calls `.chat()` on the `vllm.LLM` it holds (`generator._llm`) with the same
 rendered messages and the same `SamplingParams` (`generator._sampling_params`), so the two
 sides see the same weights, warm-up and KV cache; vLLM stays imported in one module. Our side
-is the retrieval task's two stages through `synthgen.generation.run_stage`: prompts rendered
+is the retrieval task's two stages through `synthgen.generation.stages.run_stage`: prompts rendered
 from `prompts/retrieval/*.j2`, requests built, generated, outputs parsed, validated against
 their schema and applied to the work items, stage 2 fed by stage 1's survivors. The baseline
 gets the configure prompts and the query prompts that stage 1 produced in the reference
@@ -47,7 +47,7 @@ GENERATOR = "builtin:smollm2-135m-instruct"
 
 
 def recipe(max_tokens: int):
-    from synthgen.recipe import build_recipe
+    from synthgen.config.recipe import build_recipe
 
     return build_recipe({
         "name": "bench", "seed": 20250605, "corpus": [{"path": str(CORPUS)}],
@@ -64,9 +64,9 @@ def work_items(task, n_docs: int, per_doc: int, seed: int = 0):
     """`per_doc` retrieval work items for each of `n_docs` sample-corpus documents, planned by
     the task. Persona candidates are five library personas per document by index (the real
     run retrieves them with the embedder; which five does not change the prompt's shape)."""
-    from synthgen.corpus import Document
-    from synthgen.personas import load_personas
-    from synthgen.rows import stable_int
+    from synthgen.corpus.readers import Document
+    from synthgen.personas.library import load_personas
+    from synthgen.generation.rows import stable_int
     from synthgen.tasks import WorkItem
 
     records = [orjson.loads(line) for line in CORPUS.read_bytes().splitlines() if line.strip()]
@@ -90,7 +90,7 @@ def work_items(task, n_docs: int, per_doc: int, seed: int = 0):
 def run_ours(task, items, generator, prompts, sampling) -> dict:
     """synthgen's path, timed: both retrieval stages through run_stage (render, request, generate,
     parse, validate, apply). Also returns the outputs' texts, for the identical-output check."""
-    from synthgen.generation import run_stage
+    from synthgen.generation.stages import run_stage
 
     configure, query = task.stages
     started = time.perf_counter()
@@ -119,7 +119,7 @@ def _texts(items) -> list[str]:
 
 
 def generation_overhead(generator, task, prompts, sampling, docs: int, rounds: int) -> dict:
-    from synthgen.generation import build_requests, run_stage
+    from synthgen.generation.stages import build_requests, run_stage
 
     llm = generator._llm  # the engine synthgen holds: one model, one warm-up, both sides
     template = work_items(task, docs, 1)
@@ -173,7 +173,7 @@ _PASSAGE = '{% include "retrieval/_passage.j2" %}'
 def passage_last_templates(target: Path) -> Path:
     """Copies of prompts/retrieval/ whose user message puts the passage last (for this
     benchmark only): the include moves from the start of the user block to its end."""
-    from synthgen.prompts import DEFAULT_PROMPTS_DIR
+    from synthgen.generation.prompts import DEFAULT_PROMPTS_DIR
 
     source = DEFAULT_PROMPTS_DIR / "retrieval"
     folder = target / "retrieval"
@@ -210,8 +210,8 @@ def reusable_prefix_tokens(token_lists: list[list[int]], block: int) -> tuple[in
 
 
 def prefix_reuse(generator, task, sampling, docs: int, per_doc: int) -> dict:
-    from synthgen.generation import build_requests
-    from synthgen.prompts import PromptLibrary
+    from synthgen.generation.stages import build_requests
+    from synthgen.generation.prompts import PromptLibrary
 
     llm = generator._llm
     tokenizer = llm.get_tokenizer()
@@ -259,7 +259,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from synthgen.engines import load_generator
-    from synthgen.prompts import PromptLibrary
+    from synthgen.generation.prompts import PromptLibrary
     from synthgen.tasks import build_tasks
 
     rec = recipe(args.max_tokens)

@@ -8,8 +8,8 @@ repeats of earlier queries. Timed, in this process (= one core), each the median
 `repeat` passes:
 
 - render: `build_requests` (prompts rendered from the real templates), reported on its own;
-- stage: `synthgen.generation.run_stage` with an engine that replays the outputs instantly:
-  rendering, parsing (`synthgen.parsing`), schema validation, the echoed-prompt check and
+- stage: `synthgen.generation.stages.run_stage` with an engine that replays the outputs instantly:
+  rendering, parsing (`synthgen.generation.parsing`), schema validation, the echoed-prompt check and
   the task's own check; parse + validate = stage - render;
 - exact: `synthgen.gates.exact.find_exact_duplicates` over the rows;
 - leakage: `synthgen.gates.leakage.LeakageFilter` over the rows exact dedup kept.
@@ -83,8 +83,8 @@ def synthetic_output(item, rng: random.Random, earlier: list[str]) -> str:
 def prepare(n_rows: int, seed: int = 0):
     """(task, prompts, sampling, items, replay engine) for `n_rows` stage-2 work items."""
     from synthgen.engines.base import GenerationOutput
-    from synthgen.prompts import PromptLibrary
-    from synthgen.recipe import build_recipe
+    from synthgen.generation.prompts import PromptLibrary
+    from synthgen.config.recipe import build_recipe
     from synthgen.tasks import build_tasks
 
     recipe = build_recipe({"name": "bench", "corpus": [{"path": "x"}],
@@ -101,7 +101,7 @@ def prepare(n_rows: int, seed: int = 0):
 
 
 def _seed(item, task) -> int:
-    from synthgen.rows import stable_int
+    from synthgen.generation.rows import stable_int
 
     return stable_int(item.seed, task.stages[1].name)
 
@@ -112,7 +112,7 @@ def one_pass(task, prompts, recipe, items, engine, profiler: cProfile.Profile | 
     from synthgen.gates.base import GateContext
     from synthgen.gates.exact import find_exact_duplicates
     from synthgen.gates.leakage import LeakageFilter
-    from synthgen.generation import build_requests, run_stage
+    from synthgen.generation.stages import build_requests, run_stage
 
     stage, seconds = task.stages[1], {}
 
@@ -152,7 +152,7 @@ def language_gate_rate(rows_or_items, n: int) -> dict:
     """Rows/s of the language gate (lingua) on `n` of the queries, its model loaded first."""
     from synthgen.gates.base import GateContext
     from synthgen.gates.language import LanguageFilter
-    from synthgen.recipe import LanguageGateConfig
+    from synthgen.config.recipe import LanguageGateConfig
 
     rows = [{"query": q, "query_language": lang, "positive": "", "document_language": lang}
             for q, lang in rows_or_items[:n]]

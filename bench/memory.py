@@ -3,9 +3,9 @@
     .venv/bin/python -m bench.memory 10000 100000 1000000
 
 For each size a synthetic run folder is written (`generated/part-*.parquet` of 10,000 rows
-each and the documents beside them, `docs-*.parquet`, through `synthgen.output`), then a
+each and the documents beside them, `docs-*.parquet`, through `synthgen.run.output`), then a
 fresh process imports synthgen, notes its RSS (the baseline: interpreter and imports), runs
-`synthgen.finalize.Finalizer` over the folder (exact dedup and near-dup over all rows; per
+`synthgen.run.finalize.Finalizer` over the folder (exact dedup and near-dup over all rows; per
 part leakage, cosine and hard-negative mining; `data/` and `rejects/` written) and reports
 its peak RSS (VmHWM) and wall time.
 
@@ -69,7 +69,7 @@ class HashingEmbedder:
 
 
 def bench_recipe():
-    from synthgen.recipe import build_recipe
+    from synthgen.config.recipe import build_recipe
 
     return build_recipe({"name": "bench-memory", "seed": 7, "corpus": [{"path": "synthetic"}],
                          "tasks": {"retrieval": {}},
@@ -106,9 +106,9 @@ def build_run(root: Path, rows: int, docs: int = 10_000, seed: int = 0) -> dict:
     `PART_ROWS` rows (the documents of a part beside it). Returns sizes."""
     import pyarrow as pa
 
-    from synthgen.corpus import Document
-    from synthgen.output import RunFolder, documents_table, write_parquet
-    from synthgen.rows import ROW_SCHEMA, row_id
+    from synthgen.corpus.readers import Document
+    from synthgen.run.output import RunFolder, documents_table, write_parquet
+    from synthgen.generation.rows import ROW_SCHEMA, row_id
 
     rng = random.Random(seed)
     vocabulary = _vocabulary(rng)
@@ -155,8 +155,8 @@ def rss_mib(field: str = "VmRSS") -> float:
 
 def worker(root: Path) -> dict:
     """In a fresh process: baseline RSS after imports, then the finalize step, then peak RSS."""
-    from synthgen.finalize import Finalizer
-    from synthgen.output import RunFolder
+    from synthgen.run.finalize import Finalizer
+    from synthgen.run.output import RunFolder
 
     recipe = bench_recipe()
     baseline = rss_mib()

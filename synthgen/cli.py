@@ -79,10 +79,10 @@ def run(
 
     Example (cluster): synthgen run recipe.toml --executor ray --address HEAD_IP:6379
     """
-    from synthgen.executors import ShardSpec
-    from synthgen.pipeline import Pipeline
-    from synthgen.progress import summary_lines
-    from synthgen.recipe import load_recipe
+    from synthgen.run.executors import ShardSpec
+    from synthgen.run.pipeline import Pipeline
+    from synthgen.run.progress import summary_lines
+    from synthgen.config.recipe import load_recipe
 
     loaded = load_recipe(recipe, set_)
     target = out or Path(loaded.output)
@@ -114,8 +114,8 @@ def merge(
 
     Example: synthgen merge outputs/part-0 outputs/part-1 --out outputs/full
     """
-    from synthgen.merge import merge_runs
-    from synthgen.progress import summary_lines
+    from synthgen.run.merge import merge_runs
+    from synthgen.run.progress import summary_lines
 
     manifest = merge_runs(runs, out, overwrite=overwrite)
     for line in summary_lines(manifest):
@@ -135,8 +135,8 @@ def render(
 
     Example: synthgen render recipes/demo.toml --doc 3
     """
-    from synthgen.recipe import load_recipe
-    from synthgen.render import render_prompts
+    from synthgen.config.recipe import load_recipe
+    from synthgen.run.preview import render_prompts
 
     rendered = render_prompts(load_recipe(recipe, set_), doc)
     if as_json:
@@ -187,11 +187,11 @@ def _refinalize(run_dir: Path, overrides: list[str], allowed: str, command: str)
     import time
 
     from synthgen.engines import load_embedder
-    from synthgen.finalize import Finalizer
-    from synthgen.finished_run import FinishedRun
-    from synthgen.owned_folders import require_owned
-    from synthgen.pipeline import update_manifest
-    from synthgen.recipe import apply_override, build_recipe
+    from synthgen.run.finalize import Finalizer
+    from synthgen.shards.finished_run import FinishedRun
+    from synthgen.run.owned_folders import require_owned
+    from synthgen.run.pipeline import update_manifest
+    from synthgen.config.recipe import apply_override, build_recipe
 
     started = time.perf_counter()
     run = FinishedRun.open(run_dir)
@@ -235,7 +235,7 @@ def calibrate_(
 
     Example: synthgen calibrate outputs/demo --benchmark outputs/quality/benchmark
     """
-    from synthgen.calibrate import calibration_report, format_report
+    from synthgen.evaluation.calibrate import calibration_report, format_report
 
     report = calibration_report(source, benchmark, limit_docs=limit_docs)
     if as_json:
@@ -262,7 +262,7 @@ def export(
 
     Example: synthgen export outputs/mixed --task sts --instruction-format qwen3 --out outputs/sts-st
     """
-    from synthgen.export import export_run
+    from synthgen.shards.export import export_run
 
     report = export_run(run_dir, out, fmt, num_negatives, task, instruction_format)
     typer.echo(f"wrote {report.rows} rows with {report.num_negatives} negatives each to {report.path}"
@@ -285,8 +285,8 @@ def inspect_(
 
     Example: synthgen inspect outputs/demo --rows 5 --task retrieval
     """
-    from synthgen.finished_run import FinishedRun
-    from synthgen.inspect_run import inspect_lines
+    from synthgen.shards.finished_run import FinishedRun
+    from synthgen.publish.inspect import inspect_lines
 
     for line in inspect_lines(FinishedRun.open(run_dir), rows=rows, task=task, top=top):
         typer.echo(line)
@@ -303,7 +303,7 @@ def report_(run_dir: Path = typer.Argument(..., help="A finished run folder.")) 
 
     Example: synthgen report outputs/demo
     """
-    from synthgen.report import write_report
+    from synthgen.publish.report import write_report
 
     typer.echo(f"wrote {write_report(run_dir)}")
 
@@ -330,7 +330,7 @@ def publish(
 
     Example: synthgen publish outputs/demo --repo-id my-org/synthgen-demo --dry-run outputs/demo-hub
     """
-    from synthgen.publish import ROWS_PER_FILE, publish_run
+    from synthgen.publish.hub import ROWS_PER_FILE, publish_run
 
     published = publish_run(run_dir, repo_id, dry_run=dry_run, private=private, revision=revision,
                             license_id=license_, rows_per_file=rows_per_file or ROWS_PER_FILE)
@@ -404,8 +404,8 @@ def personas_search(
     Example: synthgen personas search "How to set file permissions with chmod"
     """
     from synthgen.engines.embedders import load_embedder
-    from synthgen.personas import PersonaIndex, load_personas
-    from synthgen.recipe import EmbedderConfig
+    from synthgen.personas.library import PersonaIndex, load_personas
+    from synthgen.config.recipe import EmbedderConfig
 
     index = PersonaIndex(load_personas(library), load_embedder(EmbedderConfig(model=embedder)))
     for rank, (persona, score) in enumerate(index.search([text], k)[0], start=1):
@@ -440,9 +440,9 @@ def personas_expand(
     Example: synthgen personas expand --corpus corpora/sample-multilingual.jsonl --out personas/sample.jsonl
     """
     from synthgen.engines import load_generator
-    from synthgen.persona_expansion import check_output_path, expand_personas, read_documents, write_personas
-    from synthgen.personas import load_personas
-    from synthgen.recipe import CorpusConfig, GeneratorConfig
+    from synthgen.run.persona_expansion import check_output_path, expand_personas, read_documents, write_personas
+    from synthgen.personas.library import load_personas
+    from synthgen.config.recipe import CorpusConfig, GeneratorConfig
 
     if not corpus.exists():
         raise UserError(f"--corpus: {corpus} does not exist")
@@ -471,7 +471,7 @@ def models_prepare(force: bool = typer.Option(False, "--force", help="Convert ag
 
     Example: synthgen models prepare
     """
-    from synthgen.models import prepare_builtin_generator, resolve_model
+    from synthgen.engines.models import prepare_builtin_generator, resolve_model
 
     typer.echo(f"generator: {prepare_builtin_generator(force=force)}")
     typer.echo(f"embedder:  {resolve_model('builtin:all-minilm-l6-v2')}")
@@ -483,7 +483,7 @@ def models_list() -> None:
 
     Example: synthgen models list
     """
-    from synthgen.models import BUILTIN_MODELS
+    from synthgen.engines.models import BUILTIN_MODELS
 
     for name, what in BUILTIN_MODELS.items():
         typer.echo(f"{name}  {what}")

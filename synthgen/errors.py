@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from synthgen.redaction import shown_value
+from synthgen.config.redaction import shown_value
 
 
 class UserError(Exception):
@@ -14,7 +14,7 @@ class UserError(Exception):
 class RecipeError(UserError):
     """An invalid recipe key: `recipe: <key>: <rule>, got <value>`.
 
-    The value is shown as `synthgen.redaction.shown_value` allows: never for
+    The value is shown as `synthgen.config.redaction.shown_value` allows: never for
     `generator.api_key_env`, with credentials redacted for `generator.base_url`, and not
     at all when it looks like a key; `value` keeps only what the message shows."""
 

@@ -96,7 +96,7 @@ def generation_stamp(args: argparse.Namespace, corpus: Path) -> dict:
 
 
 def run_folder_kind(folder: Path) -> str | None:
-    from synthgen.owned_folders import folder_kind
+    from synthgen.run.owned_folders import folder_kind
 
     return folder_kind(folder) if folder.is_dir() else None
 

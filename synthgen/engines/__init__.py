@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from synthgen.engines.base import Embedder, GenerationOutput, GenerationRequest, Generator
-from synthgen.recipe import EmbedderConfig, GeneratorConfig
+from synthgen.config.recipe import EmbedderConfig, GeneratorConfig
 
 
 def load_generator(config: GeneratorConfig, deterministic: bool = False) -> Generator:
@@ -12,7 +12,7 @@ def load_generator(config: GeneratorConfig, deterministic: bool = False) -> Gene
     (`engine = "openai"`, `builtin:` names sent as their hub id, the server's served name).
     `deterministic` (`run.deterministic`): no prefix cache in-process, one request in
     flight to a server."""
-    from synthgen.models import BUILTIN_MODELS, BUILTIN_PREFIX, public_model_id
+    from synthgen.engines.models import BUILTIN_MODELS, BUILTIN_PREFIX, public_model_id
 
     if config.engine == "openai":
         from synthgen.engines.openai_engine import OpenAIGenerator
@@ -26,7 +26,7 @@ def load_generator(config: GeneratorConfig, deterministic: bool = False) -> Gene
                                config.request_timeout)
 
     from synthgen.engines.vllm_engine import VLLMGenerator
-    from synthgen.models import resolve_model
+    from synthgen.engines.models import resolve_model
 
     return VLLMGenerator(resolve_model(config.model), public_model_id(config.model),
                          config.structured_outputs, config.engine_kwargs, deterministic)

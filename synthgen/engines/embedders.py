@@ -17,8 +17,8 @@ import numpy as np
 from synthgen.engines.base import Embedder
 from synthgen.engines.loading import model_errors
 from synthgen.errors import MissingDependencyError
-from synthgen.models import public_model_id, resolve_model
-from synthgen.recipe import BUILTIN_USE_MULTILINGUAL, EmbedderConfig
+from synthgen.engines.models import public_model_id, resolve_model
+from synthgen.config.recipe import BUILTIN_USE_MULTILINGUAL, EmbedderConfig
 
 
 class SentenceTransformerEmbedder:

@@ -25,8 +25,8 @@ attribute of the generator. A key that no HTTP header may carry (a trailing carr
 return from a CRLF env file, a non-ASCII character) stops the run with a `UserError`
 naming the variable, before any request: the HTTP library's own error would quote it.
 Credentials in `base_url` (`user:password@`, `?api_key=...`) are sent as configured. Every
-URL this module logs or raises goes through `synthgen.redaction.redact_url`, and every
-message is scrubbed of the key and the URL's credentials (`synthgen.redaction.Scrubber`).
+URL this module logs or raises goes through `synthgen.config.redaction.redact_url`, and every
+message is scrubbed of the key and the URL's credentials (`synthgen.config.redaction.Scrubber`).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from synthgen.engines.base import GenerationOutput, GenerationRequest
 from synthgen.errors import MissingDependencyError, UserError
-from synthgen.redaction import Scrubber, redact_logged_urls, redact_url, url_secrets
+from synthgen.config.redaction import Scrubber, redact_logged_urls, redact_url, url_secrets
 
 log = logging.getLogger("synthgen.engines.openai")
 

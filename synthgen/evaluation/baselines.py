@@ -1,7 +1,7 @@
 """The no-LLM baseline: inverse cloze pairs cut from the run's own documents.
 
 The inverse cloze task (Lee et al. 2019, ORQA) takes a document's first sentence as a
-pseudo-query and the rest of it as its positive (synthgen/inverse_cloze.py says exactly
+pseudo-query and the rest of it as its positive (synthgen/tasks/inverse_cloze.py says exactly
 how, and which documents give no pair). Promptagator (Dai et al. 2022) and the Qwen3
 Embedding report (arXiv 2506.05176) judge LLM-written queries by whether they train a
 better retriever than such cheap pairs: a synthgen run should beat this baseline made
@@ -17,10 +17,10 @@ from typing import Iterable
 
 import pyarrow.parquet as pq
 
-from synthgen.corpus import Document
+from synthgen.corpus.readers import Document
 from synthgen.errors import UserError
-from synthgen.output import RunFolder
-from synthgen.inverse_cloze import inverse_cloze_pair
+from synthgen.run.output import RunFolder
+from synthgen.tasks.inverse_cloze import inverse_cloze_pair
 
 @dataclass
 class InverseCloze:

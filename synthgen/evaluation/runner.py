@@ -19,10 +19,10 @@ from synthgen.evaluation.benchmark import Benchmark, load_benchmark
 from synthgen.evaluation.metrics import K, score_rankings, top_k
 from synthgen.evaluation.results import RESULTS_PATH, EvalResult, ModelResult
 from synthgen.evaluation.training import TrainingSettings, fine_tune, load_student, rows_dataset
-from synthgen.finished_run import FinishedRun
-from synthgen.models import public_model_id
-from synthgen.output import atomic_write_bytes, output_errors
-from synthgen.owned_folders import require_owned
+from synthgen.shards.finished_run import FinishedRun
+from synthgen.engines.models import public_model_id
+from synthgen.run.output import atomic_write_bytes, output_errors
+from synthgen.run.owned_folders import require_owned
 
 DEFAULT_STUDENT = "builtin:all-minilm-l6-v2"
 ENCODE_BATCH = 64

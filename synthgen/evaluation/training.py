@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from synthgen.errors import UserError
-from synthgen.models import resolve_model
+from synthgen.engines.models import resolve_model
 
 if TYPE_CHECKING:
     import datasets

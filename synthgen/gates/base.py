@@ -1,7 +1,7 @@
 """What a quality gate is: it looks at a batch of rows and says, per row, keep or why not.
 
 Gates are small and batch-first (datatrove's filters, with a reason per excluded row). The
-runner (`synthgen/finalize.py`) counts the reasons, writes each dropped row with its reason
+runner (`synthgen/run/finalize.py`) counts the reasons, writes each dropped row with its reason
 and scores to `rejects/gates.jsonl`, and passes the survivors on. Per-row scores a gate
 computes (a leakage ratio, a cosine) travel with the verdict so the rejects can show them.
 """

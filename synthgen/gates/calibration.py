@@ -23,7 +23,7 @@ from typing import Sequence
 import numpy as np
 
 from synthgen.engines.base import Embedder
-from synthgen.inverse_cloze import inverse_cloze_pair
+from synthgen.tasks.inverse_cloze import inverse_cloze_pair
 
 MIN_PAIRS = 20  # fewer inverse-cloze pairs than this in a language: use the pooled threshold
 FALLBACK_THRESHOLD = 0.3  # no pairs at all (a corpus of one-line documents)
@@ -47,7 +47,7 @@ class Calibration:
 
 
 def known_good_scores(embedder: Embedder, texts: Sequence[str], languages: Sequence[str]) -> tuple[np.ndarray, list[int]]:
-    """Cosines of the inverse-cloze pairs of `texts` (synthgen/inverse_cloze.py: code units
+    """Cosines of the inverse-cloze pairs of `texts` (synthgen/tasks/inverse_cloze.py: code units
     pair a docstring's first sentence with the code), and which text each came from."""
     pairs = [(i, pair) for i, (text, language) in enumerate(zip(texts, languages))
              if not isinstance(pair := inverse_cloze_pair(text, language), str)]

@@ -15,8 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from synthgen.gates.base import GateContext, Verdict
-from synthgen.language import language_confidences
-from synthgen.recipe import CODE_LANGUAGES, LanguageGateConfig
+from synthgen.corpus.language_id import language_confidences
+from synthgen.config.recipe import CODE_LANGUAGES, LanguageGateConfig
 
 
 class LanguageFilter:

@@ -30,7 +30,7 @@ from typing import Any, Sequence
 from synthgen.gates.base import GateContext, Verdict
 from synthgen.gates.cosine import positive_ranks
 from synthgen.gates.generic import generic_rule
-from synthgen.recipe import (CODE_LANGUAGES, GenericGateConfig, InstructionGateConfig, PositiveLengthGateConfig,
+from synthgen.config.recipe import (CODE_LANGUAGES, GenericGateConfig, InstructionGateConfig, PositiveLengthGateConfig,
                              TopicGateConfig)
 
 # snake_case, camelCase / PascalCase with an inner capital, dotted.names, kebab-case-names.

@@ -3,7 +3,7 @@ its stages, which documents it takes, which gates apply, and how an item becomes
 
 from __future__ import annotations
 
-from synthgen.recipe import Recipe
+from synthgen.config.recipe import Recipe
 from synthgen.tasks.base import BaseTask, Stage, Task, WorkItem
 from synthgen.tasks.bitext import BitextTask
 from synthgen.tasks.classification import ClassificationTask

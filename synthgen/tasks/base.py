@@ -17,11 +17,11 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
-from synthgen.corpus import Document
-from synthgen.models import public_model_id
-from synthgen.personas import Persona
-from synthgen.recipe import CODE_LANGUAGES, SAME_LANGUAGE, Recipe, TaskConfig
-from synthgen.rows import row_id
+from synthgen.corpus.readers import Document
+from synthgen.engines.models import public_model_id
+from synthgen.personas.library import Persona
+from synthgen.config.recipe import CODE_LANGUAGES, SAME_LANGUAGE, Recipe, TaskConfig
+from synthgen.generation.rows import row_id
 
 
 @dataclass

@@ -21,10 +21,10 @@ import random
 import re
 from typing import Any
 
-from synthgen.corpus import Document
+from synthgen.corpus.readers import Document
 from synthgen.gates.base import normalize_text
-from synthgen.language import language_name
-from synthgen.recipe import BitextTaskConfig, Recipe
+from synthgen.corpus.language_id import language_name
+from synthgen.config.recipe import BitextTaskConfig, Recipe
 from synthgen.tasks.base import BaseTask, Stage, WorkItem, is_code, weighted_choice
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+")

@@ -22,15 +22,15 @@ import copy
 import random
 from typing import TYPE_CHECKING, Any
 
-from synthgen.corpus import Document
+from synthgen.corpus.readers import Document
 from synthgen.gates.base import clean_list_item
 from synthgen.gates.semantic import is_sentence
-from synthgen.language import language_name
-from synthgen.recipe import ClassificationTaskConfig, InstructionGateConfig, LabelSet, Recipe
+from synthgen.corpus.language_id import language_name
+from synthgen.config.recipe import ClassificationTaskConfig, InstructionGateConfig, LabelSet, Recipe
 from synthgen.tasks.base import BaseTask, Stage, WorkItem, is_code
 
 if TYPE_CHECKING:
-    from synthgen.brainstorm import Brainstormer, BrainstormReport
+    from synthgen.tasks.brainstorm import Brainstormer, BrainstormReport
 
 MIN_INSTRUCTION_WORDS = InstructionGateConfig().min_words
 

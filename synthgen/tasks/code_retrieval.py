@@ -17,8 +17,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from synthgen.language import language_name
-from synthgen.recipe import CodeRetrievalTaskConfig, Recipe
+from synthgen.corpus.language_id import language_name
+from synthgen.config.recipe import CodeRetrievalTaskConfig, Recipe
 from synthgen.tasks.base import BaseTask, Stage, WorkItem, weighted_choice
 
 

@@ -20,15 +20,15 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING, Any
 
-from synthgen.corpus import Document
+from synthgen.corpus.readers import Document
 from synthgen.gates.base import clean_list_item, normalize_text
-from synthgen.language import language_name
-from synthgen.recipe import CorpusFreeTaskConfig, Recipe
-from synthgen.rows import stable_hash, stable_int
+from synthgen.corpus.language_id import language_name
+from synthgen.config.recipe import CorpusFreeTaskConfig, Recipe
+from synthgen.generation.rows import stable_hash, stable_int
 from synthgen.tasks.base import BaseTask, Stage, WorkItem
 
 if TYPE_CHECKING:
-    from synthgen.brainstorm import Brainstormer, BrainstormReport
+    from synthgen.tasks.brainstorm import Brainstormer, BrainstormReport
 
 QUERY_TYPES = ("extremely long-tail", "long-tail", "common")
 QUERY_LENGTHS = ("less than 5 words", "5 to 15 words", "at least 10 words")

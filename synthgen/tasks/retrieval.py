@@ -24,9 +24,9 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from synthgen.language import language_name
-from synthgen.recipe import Recipe, RetrievalTaskConfig
-from synthgen.rows import DIFFICULTIES, QUESTION_TYPES
+from synthgen.corpus.language_id import language_name
+from synthgen.config.recipe import Recipe, RetrievalTaskConfig
+from synthgen.generation.rows import DIFFICULTIES, QUESTION_TYPES
 from synthgen.tasks.base import BaseTask, Stage, WorkItem
 
 

@@ -17,8 +17,8 @@ import random
 from typing import Any
 
 from synthgen.gates.base import normalize_text
-from synthgen.language import language_name
-from synthgen.recipe import Recipe, StsTaskConfig
+from synthgen.corpus.language_id import language_name
+from synthgen.config.recipe import Recipe, StsTaskConfig
 from synthgen.tasks.base import BaseTask, Stage, WorkItem
 
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import orjson
 
-from synthgen.corpus import Document
-from synthgen.output import RunFolder, documents_table, write_parquet
-from synthgen.recipe import build_recipe
-from synthgen.rows import row_id, rows_to_table
+from synthgen.corpus.readers import Document
+from synthgen.run.output import RunFolder, documents_table, write_parquet
+from synthgen.config.recipe import build_recipe
+from synthgen.generation.rows import row_id, rows_to_table
 
 
 def stdlib_docstring_pairs(limit: int) -> list[tuple[str, str, str]]:

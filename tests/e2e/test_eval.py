@@ -19,8 +19,8 @@ import numpy as np
 import orjson
 import pytest
 
-from synthgen.corpus import Document
-from synthgen.output import documents_table, write_parquet
+from synthgen.corpus.readers import Document
+from synthgen.run.output import documents_table, write_parquet
 from tests.e2e.conftest import synthgen_cli
 from tests.unit.run_folders import make_row, write_finished_run
 
@@ -101,7 +101,7 @@ def test_base_scores_equal_a_direct_computation(evaluated):
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.evaluation import InformationRetrievalEvaluator
 
-    from synthgen.models import resolve_model
+    from synthgen.engines.models import resolve_model
 
     run, bench, _ = evaluated
     base = orjson.loads((run / "eval" / "results.json").read_bytes())["models"][0]["scores"]["all"]

@@ -12,7 +12,7 @@ import datasets
 import pyarrow.parquet as pq
 import pytest
 
-from synthgen.models import resolve_model
+from synthgen.engines.models import resolve_model
 from tests.e2e.conftest import synthgen_cli
 from tests.e2e.runs import make_run_folder
 

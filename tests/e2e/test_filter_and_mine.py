@@ -9,8 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from synthgen.gates.base import normalize_text
-from synthgen.output import write_parquet
-from synthgen.rows import rows_to_table
+from synthgen.run.output import write_parquet
+from synthgen.generation.rows import rows_to_table
 from tests.e2e.conftest import synthgen_cli
 from tests.e2e.runs import make_run_folder
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from synthgen.mining import MiningConfig, mine_negatives
-from synthgen.models import resolve_model
+from synthgen.mining.hard_negatives import MiningConfig, mine_negatives
+from synthgen.engines.models import resolve_model
 
 N_PAIRS = 64
 

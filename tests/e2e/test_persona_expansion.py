@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from synthgen.gates.base import normalize_text
-from synthgen.personas import load_personas
+from synthgen.personas.library import load_personas
 from tests.e2e.conftest import REPO, synthgen_cli
 
 pytestmark = pytest.mark.engine

@@ -19,7 +19,7 @@ import pytest
 from huggingface_hub import DatasetCard
 from PIL import Image
 
-from synthgen.report import PLOTS
+from synthgen.publish.report import PLOTS
 from tests.e2e.conftest import synthgen_cli
 from tests.e2e.hub_standin import HubStandIn
 

@@ -6,7 +6,7 @@ man-page corpus in shards of two documents. Each trial starts `synthgen run`, ki
 whole process group with SIGKILL after a random delay (seeded; spread over engine start,
 generation, the gates and the manifest), then runs the same command again to the end.
 
-What is compared is what does not depend on the engine's numerics (synthgen/ledger.py):
+What is compared is what does not depend on the engine's numerics (synthgen/run/ledger.py):
 the work items and their ids, each ending once as a generated row or a stage reject, each
 generated row once in data/ or a gate reject, and the committed shards left untouched by
 the resumed run. The text a model writes may differ between two processes on some CPUs.
@@ -26,7 +26,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from synthgen.ledger import audit_run
+from synthgen.run.ledger import audit_run
 from tests.e2e.conftest import GENERATION_ONLY_GATES, REPO, synthgen_cli
 
 pytestmark = pytest.mark.engine

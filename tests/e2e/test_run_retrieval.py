@@ -13,8 +13,8 @@ import orjson
 import pyarrow.parquet as pq
 import pytest
 
-from synthgen.personas import load_personas
-from synthgen.rows import DIFFICULTIES, QUESTION_TYPES, ROW_SCHEMA, row_id
+from synthgen.personas.library import load_personas
+from synthgen.generation.rows import DIFFICULTIES, QUESTION_TYPES, ROW_SCHEMA, row_id
 
 pytestmark = pytest.mark.engine
 

@@ -3,7 +3,7 @@
 The Ray cluster is a real one, started here on loopback with `ray start`: a head node and
 a second node, one CPU each, so the recipe's two engine actors land on different nodes.
 
-Two promises are checked (synthgen/ledger.py, README "Scaling out"). On any machine: the
+Two promises are checked (synthgen/run/ledger.py, README "Scaling out"). On any machine: the
 same work items with the same ids, each ending once as a generated row or a stage reject,
 and each generated row once in data/ or a gate reject. With `run.deterministic = true`
 (the recipe here) on the same hardware: the same rows, bit for bit. The second is checked
@@ -28,7 +28,7 @@ import orjson
 import pyarrow.parquet as pq
 import pytest
 
-from synthgen.ledger import audit_run
+from synthgen.run.ledger import audit_run
 from tests.e2e.conftest import GENERATION_ONLY_GATES, synthgen_cli
 
 pytestmark = pytest.mark.engine

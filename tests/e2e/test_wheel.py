@@ -22,7 +22,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from synthgen.prompts import PromptLibrary
+from synthgen.generation.prompts import PromptLibrary
 from tests.e2e.conftest import REPO
 
 pytestmark = pytest.mark.engine
@@ -88,7 +88,7 @@ def installed(tmp_path_factory) -> tuple[Path, Path]:
 def test_the_installed_package_is_the_wheel_not_the_checkout(installed):
     python, work = installed
     probe = _run(python, "-c", "import sys, synthgen\n"
-                 "from synthgen.personas import PERSONAS_DIR\nfrom synthgen.prompts import DEFAULT_PROMPTS_DIR\n"
+                 "from synthgen.personas.library import PERSONAS_DIR\nfrom synthgen.generation.prompts import DEFAULT_PROMPTS_DIR\n"
                  "print(synthgen.__file__, DEFAULT_PROMPTS_DIR, PERSONAS_DIR, sep='\\n')\n"
                  "print(sorted(m for m in sys.modules if 'editable' in m))", cwd=work).stdout.splitlines()
     venv = python.parent.parent

@@ -22,9 +22,9 @@ import pytest
 from fakes import WORDS, HashEmbedder, SeededEngine
 
 from synthgen.errors import UserError
-from synthgen.pipeline import Pipeline
-from synthgen.prompts import DEFAULT_PROMPTS_DIR, PromptLibrary
-from synthgen.recipe import build_recipe
+from synthgen.run.pipeline import Pipeline
+from synthgen.generation.prompts import DEFAULT_PROMPTS_DIR, PromptLibrary
+from synthgen.config.recipe import build_recipe
 
 
 def docs(n: int, start: int = 0) -> list[dict]:
@@ -173,7 +173,7 @@ def test_a_template_with_an_undefined_variable_is_one_line(tmp_path):
 
 def test_export_into_a_read_only_folder_is_one_line(tmp_path, tmpfs):
     from run_folders import mixed_rows, write_finished_run
-    from synthgen.export import export_run
+    from synthgen.shards.export import export_run
 
     run_dir = write_finished_run(tmp_path / "run", mixed_rows()).root
     subprocess.run(["mount", "-o", "remount,ro", str(tmpfs)], check=True)

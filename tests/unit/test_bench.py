@@ -74,7 +74,7 @@ def test_hashing_embedder_is_deterministic_unit_and_word_based():
 
 
 def test_passage_last_variant_moves_only_the_passage(tmp_path):
-    from synthgen.prompts import PromptLibrary
+    from synthgen.generation.prompts import PromptLibrary
 
     variables = {"passage": "PASSAGE TEXT", "passage_language": "English", "character": "a baker",
                  "question_type": "keywords", "difficulty": "phd", "length": 5, "query_language": "English"}

@@ -7,9 +7,9 @@ from fakes import HashEmbedder, SeededEngine
 from test_resume import recipe, write_corpus
 from typer.testing import CliRunner
 
-from synthgen.calibrate import calibration_report, format_report
+from synthgen.evaluation.calibrate import calibration_report, format_report
 from synthgen.cli import app
-from synthgen.pipeline import Pipeline
+from synthgen.run.pipeline import Pipeline
 
 
 def test_a_run_gets_every_setting_on_inverse_cloze_pairs_and_generated_rows(tmp_path):

@@ -11,9 +11,9 @@ import yaml
 from huggingface_hub import DatasetCard
 from run_folders import HOSTILE_QUERY, mixed_rows, write_finished_run
 
-from synthgen.card import size_category
-from synthgen.publish import publish_run
-from synthgen.templates import code_block, md_cell
+from synthgen.publish.card import size_category
+from synthgen.publish.hub import publish_run
+from synthgen.publish.templates import code_block, md_cell
 
 
 @pytest.fixture(scope="module")

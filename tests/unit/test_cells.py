@@ -1,4 +1,4 @@
-"""Yield and cost per cell (synthgen/cells.py): work items, generated and kept rows and
+"""Yield and cost per cell (synthgen/run/cells.py): work items, generated and kept rows and
 tokens per (task, query language, query type, difficulty), in the manifest and `inspect`."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from fakes import HashEmbedder, SeededEngine
 from test_resume import recipe, write_corpus
 from typer.testing import CliRunner
 
-from synthgen.cells import cell_key, worst_cells, yield_table
+from synthgen.run.cells import cell_key, worst_cells, yield_table
 from synthgen.cli import app
-from synthgen.pipeline import Pipeline
+from synthgen.run.pipeline import Pipeline
 
 
 def test_the_manifest_counts_every_work_item_row_and_token_in_one_cell(tmp_path):

@@ -1,4 +1,4 @@
-"""synthgen.code_corpus: code units from source trees (the Python standard library as real
+"""synthgen.corpus.code_units: code units from source trees (the Python standard library as real
 material, small hand-written files for the brace languages), and corpus.format = "code"."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from synthgen.code_corpus import CodeReject, CodeUnit, read_code_units, source_files, split_source
-from synthgen.corpus import Document, Reject, count_records, read_corpus
-from synthgen.recipe import CorpusConfig
+from synthgen.corpus.code_units import CodeReject, CodeUnit, read_code_units, source_files, split_source
+from synthgen.corpus.readers import Document, Reject, count_records, read_corpus
+from synthgen.config.recipe import CorpusConfig
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 INCLUDE = Path(sysconfig.get_paths()["include"])
@@ -394,7 +394,7 @@ def test_dot_h_files_are_c_unless_only_cpp_is_asked_for(tmp_path):
 def test_read_corpus_gives_code_documents_without_language_detection(tmp_path, monkeypatch):
     root = _copy_stdlib(tmp_path, "json")
     (root / "json" / "broken.py").write_text("def f(:\n")
-    monkeypatch.setattr("synthgen.corpus.detect_language", lambda text: pytest.fail("detection ran"))
+    monkeypatch.setattr("synthgen.corpus.readers.detect_language", lambda text: pytest.fail("detection ran"))
     config = CorpusConfig(path=str(root), format="code")
     items = list(read_corpus(config, root))
     documents = [i for i in items if isinstance(i, Document)]

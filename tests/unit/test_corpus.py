@@ -1,4 +1,4 @@
-"""synthgen.corpus: readers for JSONL, Parquet, text folders and saved datasets; rejects by reason."""
+"""synthgen.corpus.readers: readers for JSONL, Parquet, text folders and saved datasets; rejects by reason."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from synthgen.corpus import Document, Reject, count_records, detect_format, read_corpus
+from synthgen.corpus.readers import Document, Reject, count_records, detect_format, read_corpus
 from synthgen.errors import UserError
-from synthgen.recipe import CorpusConfig
+from synthgen.config.recipe import CorpusConfig
 
 EN = ("The farmers in the valley start the harvest early this year because the weather "
       "forecast warns of heavy rain and strong winds next week.")

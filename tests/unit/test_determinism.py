@@ -14,10 +14,10 @@ from test_resume import write_corpus
 
 from synthgen.engines import load_generator, vllm_engine
 from synthgen.errors import RecipeError
-from synthgen.finalize import Finalizer
-from synthgen.output import RunFolder
-from synthgen.recipe import GeneratorConfig, build_recipe
-from synthgen import finalize, shard_worker
+from synthgen.run.finalize import Finalizer
+from synthgen.run.output import RunFolder
+from synthgen.config.recipe import GeneratorConfig, build_recipe
+from synthgen.run import finalize, shard_worker
 
 BASE = {"name": "d", "corpus": {"path": "x.jsonl"}}
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from run_folders import mixed_rows, write_finished_run
 
-from synthgen.corpus import Document
+from synthgen.corpus.readers import Document
 from synthgen.errors import UserError
 from synthgen.evaluation.baselines import inverse_cloze, run_documents
-from synthgen.inverse_cloze import first_sentence, inverse_cloze_pair
-from synthgen.output import documents_table, write_parquet
+from synthgen.tasks.inverse_cloze import first_sentence, inverse_cloze_pair
+from synthgen.run.output import documents_table, write_parquet
 
 REST = ("The mode of each file is changed according to the given mode, which can be a symbolic "
         "representation of changes to make or an octal number.")

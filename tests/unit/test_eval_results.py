@@ -13,9 +13,9 @@ from synthgen.errors import UserError
 from synthgen.evaluation import EvalResult, ModelResult, format_table, summary_rows
 from synthgen.evaluation.benchmark import Benchmark
 from synthgen.evaluation.runner import run_rows, score_model, write_result
-from synthgen.finished_run import FinishedRun
-from synthgen.publish import publish_run
-from synthgen.report import write_report
+from synthgen.shards.finished_run import FinishedRun
+from synthgen.publish.hub import publish_run
+from synthgen.publish.report import write_report
 
 
 def scores(ndcg: float, languages: tuple[str, ...] = ("de", "en")) -> dict:
@@ -139,9 +139,9 @@ def test_a_new_finalize_pass_drops_the_eval_of_the_rows_it_replaces(tmp_path):
     from fakes import HashEmbedder, SeededEngine
     from test_resume import recipe, write_corpus
 
-    from synthgen.finalize import Finalizer
-    from synthgen.output import RunFolder
-    from synthgen.pipeline import Pipeline, update_manifest
+    from synthgen.run.finalize import Finalizer
+    from synthgen.run.output import RunFolder
+    from synthgen.run.pipeline import Pipeline, update_manifest
 
     corpus = write_corpus(tmp_path / "c.jsonl")
     Pipeline(recipe(corpus), tmp_path / "out", SeededEngine(), HashEmbedder(), show_progress=False).run()

@@ -11,12 +11,12 @@ import orjson
 import pyarrow.parquet as pq
 import pytest
 
-from synthgen.corpus import Document
-from synthgen.export import export_run
-from synthgen.finalize import Finalizer, task_gates
-from synthgen.output import RunFolder, documents_table, write_parquet
-from synthgen.recipe import build_recipe
-from synthgen.rows import rows_to_table
+from synthgen.corpus.readers import Document
+from synthgen.shards.export import export_run
+from synthgen.run.finalize import Finalizer, task_gates
+from synthgen.run.output import RunFolder, documents_table, write_parquet
+from synthgen.config.recipe import build_recipe
+from synthgen.generation.rows import rows_to_table
 from synthgen.tasks import build_tasks
 
 DOCS = [

@@ -1,4 +1,4 @@
-"""Exactly-once accounting (synthgen/ledger.py): every work item ends once as a generated
+"""Exactly-once accounting (synthgen/run/ledger.py): every work item ends once as a generated
 row or a stage reject, every generated row once in data/ or a gate reject; breaches are named.
 
 Runs use the deterministic stand-in engine; the real engine's runs are audited in
@@ -15,9 +15,9 @@ import pytest
 from fakes import HashEmbedder, SeededEngine
 from test_resume import recipe, write_corpus
 
-from synthgen.ledger import GENERATED, KEPT, audit_run
-from synthgen.output import write_parquet
-from synthgen.pipeline import Pipeline
+from synthgen.run.ledger import GENERATED, KEPT, audit_run
+from synthgen.run.output import write_parquet
+from synthgen.run.pipeline import Pipeline
 
 
 @pytest.fixture

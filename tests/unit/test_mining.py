@@ -14,7 +14,7 @@ import sys
 import numpy as np
 import pytest
 
-from synthgen.mining import MiningConfig, MiningResult, mine_negatives
+from synthgen.mining.hard_negatives import MiningConfig, MiningResult, mine_negatives
 
 NONE = dict(relative_margin=None)  # no filtering at all, to test one knob at a time
 

@@ -1,4 +1,4 @@
-"""synthgen.gates.near_dup: MinHash + LSH near-duplicate detection, verified by exact Jaccard."""
+"""synthgen.corpus.near_dup: MinHash + LSH near-duplicate detection, verified by exact Jaccard."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import unicodedata
 
 import pytest
 
-from synthgen.gates.near_dup import (
+from synthgen.corpus.near_dup import (
     NearDupConfig,
     candidate_probability,
     find_near_duplicates,

@@ -134,7 +134,7 @@ def runs(tmp_path_factory):
     results, received = {}, {}
     try:
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr("synthgen.pipeline.load_embedder", lambda config: HashEmbedder())
+            patch.setattr("synthgen.run.pipeline.load_embedder", lambda config: HashEmbedder())
             env = {KEY_ENV: SENTINEL}
             for name, script, key in (("run", answer, SENTINEL), ("failed", always_busy, SENTINEL),
                                       ("crlf", answer, SENTINEL + "\r")):

@@ -23,9 +23,9 @@ from synthgen.engines import load_generator
 from synthgen.engines.base import GenerationRequest
 from synthgen.engines.openai_engine import Backoff, EngineError, OpenAIGenerator, _retry_after
 from synthgen.errors import RecipeError
-from synthgen.generation import run_stage
-from synthgen.parsing import parse_json_output
-from synthgen.recipe import GeneratorConfig, build_recipe
+from synthgen.generation.stages import run_stage
+from synthgen.generation.parsing import parse_json_output
+from synthgen.config.recipe import GeneratorConfig, build_recipe
 
 SENTINEL = "sk-SENTINEL-0123456789abcdef"
 FAST = Backoff(base=0.001, cap=0.01)
@@ -369,15 +369,15 @@ def test_400_becomes_an_error_output_and_the_rest_goes_on():
 
 
 def test_400_error_output_is_rejected_by_run_stage():
-    from synthgen.prompts import PromptLibrary
+    from synthgen.generation.prompts import PromptLibrary
     from synthgen.tasks import build_tasks
     from synthgen.tasks.base import WorkItem
-    from synthgen.corpus import Document
+    from synthgen.corpus.readers import Document
 
     recipe = build_recipe({"name": "t", "corpus": {"path": "x.jsonl"}, "languages": {"query": {"en": 1.0}}})
     task = build_tasks(recipe)["retrieval"]
     stage = task.stages[0]
-    from synthgen.personas import Persona
+    from synthgen.personas.library import Persona
 
     item = WorkItem(Document("doc-1", "The ls command lists directory contents.", "en"), 0, "retrieval", 5,
                     [Persona("p1", "a system administrator")])

@@ -1,4 +1,4 @@
-"""synthgen.output: atomic Parquet shards, the run folder and the reject log."""
+"""synthgen.run.output: atomic Parquet shards, the run folder and the reject log."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import orjson
 import pyarrow.parquet as pq
 import pytest
 
-from synthgen.corpus import Reject
+from synthgen.corpus.readers import Reject
 from synthgen.errors import UserError
-from synthgen.output import RejectLog, RunFolder, ShardWriter, atomic_write_bytes, file_sha256, write_parquet
-from synthgen.rows import ROW_SCHEMA, rows_to_table
+from synthgen.run.output import RejectLog, RunFolder, ShardWriter, atomic_write_bytes, file_sha256, write_parquet
+from synthgen.generation.rows import ROW_SCHEMA, rows_to_table
 
 
 def make_row(i: int) -> dict:

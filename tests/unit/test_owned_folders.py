@@ -1,5 +1,5 @@
 """synthgen never deletes or overwrites a file it did not write: folders it writes into carry
-its marker (synthgen/owned_folders.py), and every command that replaces files checks it.
+its marker (synthgen/run/owned_folders.py), and every command that replaces files checks it.
 
 Through the real CLI (typer's CliRunner) where the issue names a command and its exit code;
 the engines are the stand-ins of tests/unit/fakes.py.
@@ -18,16 +18,16 @@ from run_folders import mixed_rows, write_finished_run
 from test_resume import recipe, write_corpus
 from typer.testing import CliRunner
 
-from synthgen import finalize
+from synthgen.run import finalize
 from synthgen.cli import app
 from synthgen.errors import UserError
-from synthgen.executors import ShardSpec
-from synthgen.export import export_run
-from synthgen.merge import merge_runs
-from synthgen.owned_folders import MARKER, claim_folder, folder_kind
-from synthgen.output import replace_folder
-from synthgen.pipeline import Pipeline
-from synthgen.publish import delete_stale_files, publish_run
+from synthgen.run.executors import ShardSpec
+from synthgen.shards.export import export_run
+from synthgen.run.merge import merge_runs
+from synthgen.run.owned_folders import MARKER, claim_folder, folder_kind
+from synthgen.run.output import replace_folder
+from synthgen.run.pipeline import Pipeline
+from synthgen.publish.hub import delete_stale_files, publish_run
 
 
 def cli(*args: str):

@@ -1,10 +1,10 @@
-"""synthgen.parsing.parse_json_output: tolerant JSON extraction, key-case repair, schema checks."""
+"""synthgen.generation.parsing.parse_json_output: tolerant JSON extraction, key-case repair, schema checks."""
 
 from __future__ import annotations
 
 import pytest
 
-from synthgen.parsing import ParseResult, parse_json_output
+from synthgen.generation.parsing import ParseResult, parse_json_output
 
 QUERY_SCHEMA = {
     "type": "object",

@@ -1,4 +1,4 @@
-"""synthgen.persona_expansion and `synthgen personas expand`, with a scripted fake generator."""
+"""synthgen.run.persona_expansion and `synthgen personas expand`, with a scripted fake generator."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from typer.testing import CliRunner
 
 import synthgen.engines
 from synthgen.cli import app
-from synthgen.corpus import Document
+from synthgen.corpus.readers import Document
 from synthgen.engines.base import GenerationOutput
 from synthgen.errors import UserError
 from synthgen.gates.base import normalize_text
-from synthgen.persona_expansion import (
+from synthgen.run.persona_expansion import (
     RELATIONS,
     check_output_path,
     choose_personas,
@@ -22,10 +22,10 @@ from synthgen.persona_expansion import (
     read_documents,
     write_personas,
 )
-from synthgen.personas import Persona, load_personas
-from synthgen.prompts import PromptLibrary
-from synthgen.recipe import CorpusConfig, GeneratorConfig
-from synthgen.rows import stable_hash
+from synthgen.personas.library import Persona, load_personas
+from synthgen.generation.prompts import PromptLibrary
+from synthgen.config.recipe import CorpusConfig, GeneratorConfig
+from synthgen.generation.rows import stable_hash
 
 SAMPLING = GeneratorConfig(max_tokens=120)
 LIBRARY = [
@@ -260,7 +260,7 @@ def test_cli_refuses_existing_out_and_missing_corpus(corpus, tmp_path, monkeypat
 
 
 def test_prompts_show_a_library_persona_as_example_and_copies_are_dropped():
-    from synthgen.persona_expansion import FALLBACK_EXAMPLE, PLACEHOLDER
+    from synthgen.run.persona_expansion import FALLBACK_EXAMPLE, PLACEHOLDER
 
     def script(prompt, seed):
         return answer("A pastry chef in Lyon who looks up hydration ratios and folding schedules for laminated doughs.")
@@ -278,7 +278,7 @@ def test_prompts_show_a_library_persona_as_example_and_copies_are_dropped():
 
 
 def test_too_short_and_copied_placeholder_are_invalid():
-    from synthgen.persona_expansion import PLACEHOLDER
+    from synthgen.run.persona_expansion import PLACEHOLDER
 
     generator = ScriptedGenerator(by_marker({
         "ONE": answer("    " + "a " * 9 + "   ", PLACEHOLDER, f" {PLACEHOLDER.upper()}. "),

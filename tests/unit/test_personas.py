@@ -1,4 +1,4 @@
-"""synthgen.personas: persona libraries and top-k persona retrieval (with a fake embedder)."""
+"""synthgen.personas.library: persona libraries and top-k persona retrieval (with a fake embedder)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from synthgen.errors import UserError
-from synthgen.personas import (
+from synthgen.personas.library import (
     DOCUMENT_PREFIX_CHARS,
     PERSONAS_DIR,
     Persona,

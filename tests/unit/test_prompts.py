@@ -1,4 +1,4 @@
-"""synthgen.prompts: the shipped retrieval templates, safe rendering, schemas and hashes."""
+"""synthgen.generation.prompts: the shipped retrieval templates, safe rendering, schemas and hashes."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from synthgen.errors import UserError
-from synthgen.prompts import DEFAULT_PROMPTS_DIR, PromptLibrary
-from synthgen.rows import DIFFICULTIES, QUESTION_TYPES
+from synthgen.generation.prompts import DEFAULT_PROMPTS_DIR, PromptLibrary
+from synthgen.generation.rows import DIFFICULTIES, QUESTION_TYPES
 
 REPO = Path(__file__).resolve().parents[2]
 PASSAGE = ("A sourdough starter is a mixture of flour and water that hosts wild yeasts and lactic "

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from synthgen.cli import app
 from synthgen.errors import UserError
-from synthgen.publish import MANIFEST_NAME, NO_TOKEN, publish_run
+from synthgen.publish.hub import MANIFEST_NAME, NO_TOKEN, publish_run
 
 
 def test_layout_one_folder_per_task_numbered_files(tmp_path):

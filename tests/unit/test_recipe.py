@@ -1,4 +1,4 @@
-"""synthgen.recipe: loading, `--set` overrides and one-line validation errors."""
+"""synthgen.config.recipe: loading, `--set` overrides and one-line validation errors."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import tomllib
 import pytest
 
 from synthgen.errors import RecipeError, UserError
-from synthgen.recipe import (
+from synthgen.config.recipe import (
     BUILTIN_EMBEDDER,
     BUILTIN_GENERATOR,
     SAME_LANGUAGE,

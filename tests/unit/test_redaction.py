@@ -1,4 +1,4 @@
-"""The rules that keep secrets out of what synthgen writes and prints (synthgen/redaction.py):
+"""The rules that keep secrets out of what synthgen writes and prints (synthgen/config/redaction.py):
 which values look like keys, how a URL's credentials are redacted, and where both apply
 (the recipe's checks and persisted form, error messages, the `openai` engine's key).
 
@@ -16,9 +16,9 @@ from test_openai_engine import FAST, Reply, ScriptedServer, completion, generato
 
 from synthgen.engines.openai_engine import EngineError, OpenAIGenerator
 from synthgen.errors import RecipeError, UserError
-from synthgen.pipeline import _fingerprint_recipe
-from synthgen.recipe import GeneratorConfig, build_recipe, load_recipe, redact_recipe
-from synthgen.redaction import REDACTED, Scrubber, holds_key, looks_like_key, redact_url, url_secrets
+from synthgen.run.pipeline import _fingerprint_recipe
+from synthgen.config.recipe import GeneratorConfig, build_recipe, load_recipe, redact_recipe
+from synthgen.config.redaction import REDACTED, Scrubber, holds_key, looks_like_key, redact_url, url_secrets
 
 FAKE_KEY = "hf_AbCdEf0123456789AbCdEf0123456789"  # the issue's example; no real key
 
@@ -233,7 +233,7 @@ def test_publishing_a_run_of_an_older_synthgen_redacts_its_manifest(tmp_path):
     published manifest do not."""
     from run_folders import mixed_rows, write_finished_run
 
-    from synthgen.publish import MANIFEST_NAME, publish_run
+    from synthgen.publish.hub import MANIFEST_NAME, publish_run
 
     folder = write_finished_run(tmp_path / "run", mixed_rows())
     manifest = json.loads(folder.manifest.read_bytes())

@@ -13,8 +13,8 @@ from PIL import Image
 from run_folders import mixed_rows, write_finished_run
 
 from synthgen.errors import UserError
-from synthgen.finished_run import FinishedRun
-from synthgen.report import DPI, FIGURE_SIZE, PLOTS, RowStats, rejected_cosine_scores, write_report
+from synthgen.shards.finished_run import FinishedRun
+from synthgen.publish.report import DPI, FIGURE_SIZE, PLOTS, RowStats, rejected_cosine_scores, write_report
 
 SIZE = (int(FIGURE_SIZE[0] * DPI), int(FIGURE_SIZE[1] * DPI))
 

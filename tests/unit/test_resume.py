@@ -15,8 +15,8 @@ import pytest
 from fakes import WORDS, HashEmbedder, SeededEngine
 
 from synthgen.errors import UserError
-from synthgen.pipeline import Pipeline
-from synthgen.recipe import build_recipe
+from synthgen.run.pipeline import Pipeline
+from synthgen.config.recipe import build_recipe
 
 def write_corpus(path: Path) -> Path:
     lines = [{"id": f"doc-{i}", "text": f"Document {i} talks about {WORDS[i % 18]} and {WORDS[(i * 5) % 18]} "
@@ -122,7 +122,7 @@ def test_a_run_started_before_a_recipe_key_was_added_resumes(clean, tmp_path):
 def test_a_changed_template_is_refused(clean, tmp_path):
     import shutil
 
-    from synthgen.prompts import DEFAULT_PROMPTS_DIR, PromptLibrary
+    from synthgen.generation.prompts import DEFAULT_PROMPTS_DIR, PromptLibrary
 
     corpus, _, _ = clean
     prompts = tmp_path / "prompts"

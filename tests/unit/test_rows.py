@@ -1,11 +1,11 @@
-"""synthgen.rows: the row contract and stable ids."""
+"""synthgen.generation.rows: the row contract and stable ids."""
 
 from __future__ import annotations
 
 import pyarrow as pa
 import pytest
 
-from synthgen.rows import ROW_SCHEMA, row_id, rows_to_table, stable_hash, stable_int
+from synthgen.generation.rows import ROW_SCHEMA, row_id, rows_to_table, stable_hash, stable_int
 
 BASE = ("demo", "retrieval", "doc-1", 0, 20250605)
 
@@ -93,7 +93,7 @@ def test_rows_to_table_uses_the_schema():
 def test_a_missing_required_value_cannot_reach_a_shard(tmp_path):
     # rows_to_table itself does not check nullability; the non-nullable contract is enforced
     # (at the latest) when the shard is written.
-    from synthgen.output import write_parquet
+    from synthgen.run.output import write_parquet
 
     bad = rows_to_table([{"id": "x", "task": "retrieval", "query": None, "positive": "p"}])
     with pytest.raises(pa.ArrowInvalid, match="query"):

@@ -13,11 +13,11 @@ from fakes import HashEmbedder, SeededEngine
 from test_resume import recipe, snapshot, write_corpus
 
 from synthgen.errors import UserError
-from synthgen.executors import ShardSpec
-from synthgen.merge import merge_runs
-from synthgen.pipeline import Pipeline
-from synthgen.ray_executor import actor_resources
-from synthgen.recipe import build_recipe
+from synthgen.run.executors import ShardSpec
+from synthgen.run.merge import merge_runs
+from synthgen.run.pipeline import Pipeline
+from synthgen.run.ray_executor import actor_resources
+from synthgen.config.recipe import build_recipe
 
 
 @pytest.fixture(scope="module")

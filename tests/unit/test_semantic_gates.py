@@ -20,19 +20,19 @@ import orjson
 import pyarrow.parquet as pq
 import pytest
 
-from synthgen.corpus import Document
+from synthgen.corpus.readers import Document
 from synthgen.engines.embedders import load_judge
 from synthgen.errors import RecipeError
-from synthgen.finalize import Finalizer, task_gates
+from synthgen.run.finalize import Finalizer, task_gates
 from synthgen.gates.base import GateContext
 from synthgen.gates.generic import generic_rule, is_generic_text
 from synthgen.gates.semantic import is_sentence
 from synthgen.gates.translation import TranslationFilter, length_ratio
-from synthgen.output import RunFolder, documents_table, write_parquet
-from synthgen.parsing import parse_json_output
-from synthgen.prompts import PromptLibrary
-from synthgen.recipe import ROW_GATES, TranslationGateConfig, build_recipe
-from synthgen.rows import rows_to_table
+from synthgen.run.output import RunFolder, documents_table, write_parquet
+from synthgen.generation.parsing import parse_json_output
+from synthgen.generation.prompts import PromptLibrary
+from synthgen.config.recipe import ROW_GATES, TranslationGateConfig, build_recipe
+from synthgen.generation.rows import rows_to_table
 from synthgen.tasks import build_tasks
 
 REPO = Path(__file__).resolve().parents[2]

@@ -13,13 +13,13 @@ import random
 import orjson
 import pytest
 
-from synthgen.corpus import Document
+from synthgen.corpus.readers import Document
 from synthgen.engines.base import GenerationOutput
-from synthgen.generation import build_requests, run_stage
-from synthgen.personas import Persona
-from synthgen.prompts import PromptLibrary
-from synthgen.recipe import build_recipe
-from synthgen.rows import rows_to_table
+from synthgen.generation.stages import build_requests, run_stage
+from synthgen.personas.library import Persona
+from synthgen.generation.prompts import PromptLibrary
+from synthgen.config.recipe import build_recipe
+from synthgen.generation.rows import rows_to_table
 from synthgen.tasks import TASK_TYPES, WorkItem, build_tasks
 from synthgen.tasks.bitext import source_span
 
@@ -282,7 +282,7 @@ def test_short_short_matching_refuses_paragraphs():
 
 
 def test_brainstormed_ideas_are_cleaned_filtered_and_deduplicated():
-    from synthgen.brainstorm import deduplicate
+    from synthgen.tasks.brainstorm import deduplicate
     from synthgen.tasks.classification import _label_sets_of
     from synthgen.tasks.corpus_free import _definitions_of
 
@@ -309,7 +309,7 @@ def test_server_errors_and_refusals_are_rejected_with_their_reason():
 
 
 def test_brainstormed_ideas_that_copy_the_prompts_examples_are_dropped():
-    from synthgen.brainstorm import without_prompt_lines
+    from synthgen.tasks.brainstorm import without_prompt_lines
 
     prompt = PromptLibrary().get("corpus_free/brainstorm").messages({"persona": "a nurse"})[-1]["content"]
     ideas = ["Retrieve company's financial reports for a given stock ticker symbol.",

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import textwrap
 
-from synthgen.progress import summary_lines
+from synthgen.run.progress import summary_lines
 
 MANIFEST = {
     "recipe": {"name": "demo"},
@@ -45,7 +45,7 @@ def test_engine_output_goes_to_the_log_and_synthgen_lines_to_the_terminal(tmp_pa
     code = textwrap.dedent(f"""
         import logging, os, sys, warnings
         from pathlib import Path
-        from synthgen.terminal import engine_output_to, terminal_stderr
+        from synthgen.run.terminal import engine_output_to, terminal_stderr
         with engine_output_to(Path({str(log)!r})):
             os.write(1, b"C++ says hello on fd 1\\n")
             os.write(2, b"C++ warns on fd 2\\n")

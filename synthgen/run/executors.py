@@ -1,0 +1,84 @@
+"""Where shards are generated: in this process, or on a Ray cluster.
+
+An executor takes the run's shard work in shard order and gives back the results in the
+same order, so the driver commits them exactly as an in-process run would (and a killed
+run resumes the same way). `--shard I/N` is not an executor: it picks which shards this
+process takes (`ShardSpec`), and `synthgen merge` joins the parts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator, Protocol
+
+from synthgen.tasks.brainstorm import BrainstormReport
+from synthgen.errors import UserError
+from synthgen.run.shard_worker import ShardResult, ShardWork, ShardWorker
+
+
+class Executor(Protocol):
+    def brainstorm(self, task: str) -> BrainstormReport:
+        """Run one task's brainstorm step on the generator."""
+        ...
+
+    def restore(self, ideas: dict[str, Any]) -> None:
+        """Hand the brainstormed ideas of every task to the workers."""
+        ...
+
+    def map(self, works: Iterator[ShardWork]) -> Iterator[ShardResult]:
+        """Results of the works, in the order the works came."""
+        ...
+
+    def close(self) -> None:
+        ...
+
+
+class LocalExecutor:
+    """One worker in this process: shards one after the other, engines loaded once."""
+
+    def __init__(self, worker: ShardWorker):
+        self.worker = worker
+
+    def brainstorm(self, task: str) -> BrainstormReport:
+        return self.worker.brainstorm(task)
+
+    def restore(self, ideas: dict[str, Any]) -> None:
+        self.worker.restore(ideas)
+
+    def map(self, works: Iterator[ShardWork]) -> Iterator[ShardResult]:
+        for work in works:
+            yield self.worker.run(work)
+
+    def engine_stats(self) -> dict[str, Any]:
+        return dict(getattr(self.worker._generator, "stats", {}) or {})
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class ShardSpec:
+    """`--shard I/N`: this process takes the corpus shards whose number is I modulo N
+    (and, for I = 0, the corpus-free items). The cut into shards is the run's own
+    (`run.shard_size` documents, corpus order), so N shard runs hold between them exactly
+    the shards, seeds and engine batches of one run, and `synthgen merge` gives its rows."""
+
+    index: int
+    count: int
+
+    @classmethod
+    def parse(cls, text: str) -> "ShardSpec":
+        index, slash, count = text.partition("/")
+        if not (slash and index.isdigit() and count.isdigit() and 0 <= int(index) < int(count)):
+            raise UserError(f"--shard: {text!r} is not I/N with 0 <= I < N (e.g. --shard 0/4 ... --shard 3/4)")
+        return cls(int(index), int(count))
+
+    def takes(self, shard: int) -> bool:
+        return shard % self.count == self.index
+
+    @property
+    def takes_standalone(self) -> bool:
+        return self.index == 0
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"

@@ -219,7 +219,6 @@ def count_records(config: CorpusConfig, path: Path) -> int:
         with path.open("rb") as handle:
             return sum(1 for line in handle if line.strip())
     if fmt == "parquet":
-        import pyarrow.parquet as pq
 
         files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
         return sum(_parquet_rows(f) for f in files)

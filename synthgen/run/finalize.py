@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 from synthgen.corpus.readers import Reject
 from synthgen.engines.base import Embedder
 from synthgen.engines.threads import use_one_math_thread
-from synthgen.gates.base import Gate, GateContext, Verdict
+from synthgen.gates.base import Gate, GateContext
 from synthgen.gates.calibration import Calibration, calibrate
 from synthgen.gates.cosine import ConsistencyFilter, CosineFilter, MarginFilter
 from synthgen.gates.exact import find_exact_duplicates, text_key

@@ -9,7 +9,6 @@ stand-in answer (the first candidate, the first allowed enum value) and says so.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from synthgen.corpus.readers import Document, read_corpus

@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 import pytest
 from fakes import HashEmbedder, fake_value
 from run_folders import mixed_rows, write_finished_run
-from test_openai_engine import Reply, ScriptedServer, completion
+from scripted_server import Reply, ScriptedServer, completion
 from typer.testing import CliRunner
 
 from synthgen.cli import app
@@ -40,7 +40,7 @@ KEY_ENV = "SYNTHGEN_SENTINEL_KEY"
 # The hash embedder's scores and the made-up words mean nothing to the cosine and language gates.
 KEEP_HASHED_ROWS = ["--set", "gates.cosine.enabled=false", "--set", "gates.language.enabled=false",
                     "--set", "mining.min_negatives=0"]
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def forms(secret: str) -> set[str]:

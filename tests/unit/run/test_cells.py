@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import orjson
 from fakes import HashEmbedder, SeededEngine
-from test_resume import recipe, write_corpus
+from small_runs import recipe, write_corpus
 from typer.testing import CliRunner
 
 from synthgen.run.cells import cell_key, worst_cells, yield_table

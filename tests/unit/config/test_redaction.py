@@ -12,7 +12,7 @@ import logging
 from urllib.parse import quote, quote_plus
 
 import pytest
-from test_openai_engine import FAST, Reply, ScriptedServer, completion, generator, request
+from scripted_server import FAST, Reply, ScriptedServer, completion, generator, request
 
 from synthgen.engines.openai_engine import EngineError, OpenAIGenerator
 from synthgen.errors import RecipeError, UserError

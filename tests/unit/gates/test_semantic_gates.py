@@ -35,7 +35,7 @@ from synthgen.config.recipe import ROW_GATES, TranslationGateConfig, build_recip
 from synthgen.generation.rows import rows_to_table
 from synthgen.tasks import build_tasks
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 NEW_GATES = ("generic", "instruction", "positive_length", "translation", "topic")
 LABELS = ["positive", "negative", "neutral"]
 RECIPE = {

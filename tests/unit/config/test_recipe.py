@@ -19,7 +19,7 @@ from synthgen.config.recipe import (
     load_recipe,
 )
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 DEMO = REPO / "recipes" / "demo.toml"
 
 MINIMAL = 'name = "mini"\n[corpus]\npath = "corpus.jsonl"\n'
@@ -302,7 +302,7 @@ def test_table_given_a_scalar_names_the_key():
     assert message.startswith("recipe: generator: "), message
 
 
-@pytest.mark.parametrize("path", sorted(Path(__file__).resolve().parents[2].glob("recipes/**/*.toml")),
+@pytest.mark.parametrize("path", sorted(Path(__file__).resolve().parents[3].glob("recipes/**/*.toml")),
                          ids=lambda p: p.name)
 def test_every_shipped_recipe_loads(path):
     recipe = load_recipe(path)

@@ -4,7 +4,7 @@ run's generated rows (the real built-in embedder; the run's rows come from the s
 from __future__ import annotations
 
 from fakes import HashEmbedder, SeededEngine
-from test_resume import recipe, write_corpus
+from small_runs import recipe, write_corpus
 from typer.testing import CliRunner
 
 from synthgen.evaluation.calibrate import calibration_report, format_report

@@ -13,7 +13,7 @@ import orjson
 import pyarrow.parquet as pq
 import pytest
 from fakes import HashEmbedder, SeededEngine
-from test_resume import recipe, write_corpus
+from small_runs import recipe, write_corpus
 
 from synthgen.run.ledger import GENERATED, KEPT, audit_run
 from synthgen.run.output import write_parquet

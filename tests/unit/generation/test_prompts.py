@@ -13,7 +13,7 @@ from synthgen.errors import UserError
 from synthgen.generation.prompts import DEFAULT_PROMPTS_DIR, PromptLibrary
 from synthgen.generation.rows import DIFFICULTIES, QUESTION_TYPES
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 PASSAGE = ("A sourdough starter is a mixture of flour and water that hosts wild yeasts and lactic "
            "acid bacteria. Feed it once or twice a day.\nKeep it at room temperature.")
 CANDIDATES = ["A home baker in Lyon who keeps a rye starter.",

@@ -137,7 +137,7 @@ def test_score_model_ranks_with_the_model_and_scores_per_language():
 
 def test_a_new_finalize_pass_drops_the_eval_of_the_rows_it_replaces(tmp_path):
     from fakes import HashEmbedder, SeededEngine
-    from test_resume import recipe, write_corpus
+    from small_runs import recipe, write_corpus
 
     from synthgen.run.finalize import Finalizer
     from synthgen.run.output import RunFolder

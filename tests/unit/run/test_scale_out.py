@@ -10,7 +10,7 @@ from __future__ import annotations
 import pyarrow.parquet as pq
 import pytest
 from fakes import HashEmbedder, SeededEngine
-from test_resume import recipe, snapshot, write_corpus
+from small_runs import recipe, snapshot, write_corpus
 
 from synthgen.errors import UserError
 from synthgen.run.executors import ShardSpec

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import os
 
-import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from fakes import HashEmbedder, SeededEngine
 from run_folders import mixed_rows, write_finished_run
-from test_resume import recipe, write_corpus
+from small_runs import recipe, write_corpus
 from typer.testing import CliRunner
 
 from synthgen.run import finalize

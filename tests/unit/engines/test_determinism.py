@@ -10,7 +10,7 @@ import types
 
 import pytest
 from fakes import HashEmbedder, SeededEngine
-from test_resume import write_corpus
+from small_runs import write_corpus
 
 from synthgen.engines import load_generator, vllm_engine
 from synthgen.errors import RecipeError

@@ -20,7 +20,7 @@ from synthgen.personas.library import (
     load_personas,
 )
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 class HashingEmbedder:

@@ -8,17 +8,10 @@ computes (a leakage ratio, a cosine) travel with the verdict so the rejects can 
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
-
-_PUNCTUATION = re.compile(r"[^\w\s]|_", re.UNICODE)
-_ENUMERATION = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s*")
-# What _PUNCTUATION matches among ASCII characters, for str.translate (8x faster than the regex).
-_ASCII_PUNCTUATION = {c: " " for c in range(128) if _PUNCTUATION.match(chr(c))}
 
 
 @dataclass
@@ -55,18 +48,3 @@ class Gate(Protocol):
 
     def check(self, rows: list[dict[str, Any]], context: GateContext) -> Verdict:
         ...
-
-
-def normalize_text(text: str) -> str:
-    """The comparison form of a text: Unicode NFKC, casefolded, punctuation and underscores
-    as spaces, whitespace collapsed. "Compound_Interest?", "compound-interest" and
-    "compound interest" compare equal, as people would call them duplicates."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    if text.isascii():
-        return " ".join(text.translate(_ASCII_PUNCTUATION).split())
-    return " ".join(_PUNCTUATION.sub(" ", text).split())
-
-
-def clean_list_item(text: object) -> str:
-    """A generated list item as one line, without numbering or bullet ("2. Classify x" -> "Classify x")."""
-    return _ENUMERATION.sub("", " ".join(str(text).split()))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from typing import Sequence
 
-from synthgen.gates.base import normalize_text
+from synthgen.corpus.text import normalize_text
 
 
 def text_key(*texts: str) -> bytes:

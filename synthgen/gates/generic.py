@@ -36,7 +36,7 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from synthgen.gates.base import normalize_text
+from synthgen.corpus.text import normalize_text
 
 # Words that name a piece of text, in English, German, French, Spanish, Portuguese and
 # Italian (casefolded). Kept to words that rarely name anything else: "question", "title"

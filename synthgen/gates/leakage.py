@@ -24,7 +24,8 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from synthgen.gates.base import GateContext, Verdict, normalize_text
+from synthgen.gates.base import GateContext, Verdict
+from synthgen.corpus.text import normalize_text
 from synthgen.config.recipe import LeakageGateConfig
 
 

@@ -24,31 +24,14 @@ generated negatives (`synthgen/gates/cosine.py`); the bitext judge is `translati
 from __future__ import annotations
 
 import math
-import re
 from typing import Any, Sequence
 
 from synthgen.gates.base import GateContext, Verdict
 from synthgen.gates.cosine import positive_ranks
 from synthgen.gates.generic import generic_rule
+from synthgen.corpus.text import is_sentence
 from synthgen.config.recipe import (CODE_LANGUAGES, GenericGateConfig, InstructionGateConfig, PositiveLengthGateConfig,
                              TopicGateConfig)
-
-# snake_case, camelCase / PascalCase with an inner capital, dotted.names, kebab-case-names.
-_IDENTIFIER = re.compile(r"^\W*(?:\w+_\w+|[a-z]+[A-Z]\w*|[A-Z][a-z]+[A-Z]\w*|\w+\.\w+\S*|\w+-\w+-\w+\S*)\W*$")
-
-
-def identifier_words(text: str) -> list[str]:
-    """The words of `text` that are shaped like identifiers (snake_case, camelCase, dotted)."""
-    return [word for word in text.split() if _IDENTIFIER.match(word)]
-
-
-def is_sentence(text: str, min_words: int) -> bool:
-    """At least `min_words` space-separated words with letters, fewer than half of them
-    identifiers: "Classify the sentiment of a product review", not
-    "classify_sentiment_of_product_reviews" or "classifySentiment reviews"."""
-    words = [word for word in text.split() if any(c.isalpha() for c in word)]
-    return len(words) >= min_words and 2 * len(identifier_words(text)) < len(words)
-
 
 class GenericTextFilter:
     name = "generic"

@@ -14,7 +14,7 @@ from typing import Sequence
 
 from synthgen.corpus.readers import Reject
 from synthgen.engines.base import GenerationRequest, Generator
-from synthgen.gates.base import normalize_text
+from synthgen.corpus.text import normalize_text
 from synthgen.generation.parsing import parse_json_output
 from synthgen.generation.prompts import PromptLibrary
 from synthgen.config.recipe import GeneratorConfig

@@ -36,7 +36,7 @@ import orjson
 
 from synthgen.engines.base import GenerationRequest, Generator
 from synthgen.errors import UserError
-from synthgen.gates.base import normalize_text
+from synthgen.corpus.text import normalize_text
 from synthgen.corpus.near_dup import NearDupConfig, find_near_duplicates
 from synthgen.generation.parsing import parse_json_output
 from synthgen.personas.library import DOCUMENT_PREFIX_CHARS, Persona

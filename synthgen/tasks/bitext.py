@@ -22,7 +22,7 @@ import re
 from typing import Any
 
 from synthgen.corpus.readers import Document
-from synthgen.gates.base import normalize_text
+from synthgen.corpus.text import normalize_text
 from synthgen.corpus.language_id import language_name
 from synthgen.config.recipe import BitextTaskConfig, Recipe
 from synthgen.tasks.base import BaseTask, Stage, WorkItem, is_code, weighted_choice

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from synthgen.corpus.readers import Document, Reject
 from synthgen.engines.base import Generator
-from synthgen.gates.base import clean_list_item, normalize_text
+from synthgen.corpus.text import clean_list_item, normalize_text
 from synthgen.corpus.near_dup import NearDupConfig, find_near_duplicates
 from synthgen.generation.stages import StageStats, run_stage
 from synthgen.personas.library import Persona

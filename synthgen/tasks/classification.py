@@ -23,8 +23,8 @@ import random
 from typing import TYPE_CHECKING, Any
 
 from synthgen.corpus.readers import Document
-from synthgen.gates.base import clean_list_item
-from synthgen.gates.semantic import is_sentence
+from synthgen.corpus.text import clean_list_item
+from synthgen.corpus.text import is_sentence
 from synthgen.corpus.language_id import language_name
 from synthgen.config.recipe import ClassificationTaskConfig, InstructionGateConfig, LabelSet, Recipe
 from synthgen.tasks.base import BaseTask, Stage, WorkItem, is_code

@@ -21,7 +21,7 @@ import random
 from typing import TYPE_CHECKING, Any
 
 from synthgen.corpus.readers import Document
-from synthgen.gates.base import clean_list_item, normalize_text
+from synthgen.corpus.text import clean_list_item, normalize_text
 from synthgen.corpus.language_id import language_name
 from synthgen.config.recipe import CorpusFreeTaskConfig, Recipe
 from synthgen.generation.rows import stable_hash, stable_int

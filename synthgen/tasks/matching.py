@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from synthgen.gates.base import normalize_text
+from synthgen.corpus.text import normalize_text
 from synthgen.corpus.language_id import language_name
 from synthgen.config.recipe import MatchingTaskConfig, Recipe
 from synthgen.tasks.base import BaseTask, Stage, WorkItem, weighted_choice

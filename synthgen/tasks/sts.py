@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from synthgen.gates.base import normalize_text
+from synthgen.corpus.text import normalize_text
 from synthgen.corpus.language_id import language_name
 from synthgen.config.recipe import Recipe, StsTaskConfig
 from synthgen.tasks.base import BaseTask, Stage, WorkItem

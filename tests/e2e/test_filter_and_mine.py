@@ -8,7 +8,7 @@ import orjson
 import pyarrow.parquet as pq
 import pytest
 
-from synthgen.gates.base import normalize_text
+from synthgen.corpus.text import normalize_text
 from synthgen.run.output import write_parquet
 from synthgen.generation.rows import rows_to_table
 from tests.e2e.conftest import synthgen_cli

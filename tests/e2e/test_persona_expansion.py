@@ -8,7 +8,7 @@ import time
 import orjson
 import pytest
 
-from synthgen.gates.base import normalize_text
+from synthgen.corpus.text import normalize_text
 from synthgen.personas.library import load_personas
 from tests.e2e.conftest import REPO, synthgen_cli
 

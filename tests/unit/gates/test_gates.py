@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from synthgen.gates.base import GateContext, normalize_text
+from synthgen.gates.base import GateContext
+from synthgen.corpus.text import normalize_text
 from synthgen.gates.cosine import ConsistencyFilter, CosineFilter, positive_ranks
 from synthgen.gates.exact import find_exact_duplicates
 from synthgen.gates.language import LanguageFilter

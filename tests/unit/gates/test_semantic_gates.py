@@ -26,7 +26,7 @@ from synthgen.errors import RecipeError
 from synthgen.run.finalize import Finalizer, task_gates
 from synthgen.gates.base import GateContext
 from synthgen.gates.generic import generic_rule, is_generic_text
-from synthgen.gates.semantic import is_sentence
+from synthgen.corpus.text import is_sentence
 from synthgen.gates.translation import TranslationFilter, length_ratio
 from synthgen.run.output import RunFolder, documents_table, write_parquet
 from synthgen.generation.parsing import parse_json_output

@@ -13,7 +13,7 @@ from synthgen.cli import app
 from synthgen.corpus.readers import Document
 from synthgen.engines.base import GenerationOutput
 from synthgen.errors import UserError
-from synthgen.gates.base import normalize_text
+from synthgen.corpus.text import normalize_text
 from synthgen.run.persona_expansion import (
     RELATIONS,
     check_output_path,

@@ -69,6 +69,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from synthgen.corpus.text import normalize_text
+
 FALSE_POSITIVE_WEIGHT = 0.05
 FALSE_NEGATIVE_WEIGHT = 0.95
 MAX_BUCKET_NEIGHBOURS = 32
@@ -391,3 +393,32 @@ def find_near_duplicates(
     if not i.size:
         return {}
     return _cluster(i, j, np.concatenate([np.ones(len(head)), jaccard]), order)
+
+
+def dedupe_texts(texts: Sequence[str], config: NearDupConfig = NearDupConfig()) -> dict[int, tuple[str, int, float]]:
+    """Exact, then near duplicates, the first text of each group wins: {dropped index:
+    (reason, kept index, jaccard)}, reason "exact_duplicate" or "near_duplicate".
+
+    Exact means equal in `normalize_text` form (case, punctuation, whitespace); near means
+    MinHash-verified Jaccard >= `config.threshold` over the exact-unique texts. The kept
+    index is always a text that survives, also for an exact copy of a text that was itself
+    a near duplicate. Brainstormed tasks, expanded personas and the corpus clusters that
+    mining keeps apart all deduplicate through here.
+    """
+    first: dict[str, int] = {}
+    dropped: dict[int, tuple[str, int, float]] = {}
+    heads: list[int] = []
+    for i, text in enumerate(texts):
+        key = normalize_text(text)
+        if key in first:
+            dropped[i] = ("exact_duplicate", first[key], 1.0)
+        else:
+            first[key] = i
+            heads.append(i)
+    found = find_near_duplicates([f"{i:012d}" for i in heads], [texts[i] for i in heads], config)
+    for j, (kept, jaccard) in found.items():
+        dropped[heads[j]] = ("near_duplicate", heads[kept], round(float(jaccard), 4))
+    for i, (reason, kept, jaccard) in dropped.items():
+        if reason == "exact_duplicate" and kept in dropped:
+            dropped[i] = (reason, dropped[kept][1], jaccard)
+    return dropped

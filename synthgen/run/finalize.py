@@ -29,10 +29,10 @@ from synthgen.engines.threads import use_one_math_thread
 from synthgen.gates.base import Gate, GateContext
 from synthgen.gates.calibration import Calibration, calibrate
 from synthgen.gates.cosine import ConsistencyFilter, CosineFilter, MarginFilter
-from synthgen.gates.exact import find_exact_duplicates, text_key
+from synthgen.gates.exact import find_exact_duplicates
 from synthgen.gates.language import LanguageFilter
 from synthgen.gates.leakage import LeakageFilter
-from synthgen.corpus.near_dup import NearDupConfig, find_near_duplicates
+from synthgen.corpus.near_dup import NearDupConfig, dedupe_texts, find_near_duplicates
 from synthgen.gates.semantic import GenericTextFilter, InstructionFilter, PositiveLengthFilter, TopicFilter
 from synthgen.gates.translation import TranslationFilter
 from synthgen.mining.hard_negatives import MiningConfig, MiningResult, mine_negatives
@@ -155,7 +155,7 @@ class Finalizer:
             languages += table.column("language").to_pylist()
         embeddings = self.embedder.embed(texts, kind="document")
         corpus = Corpus(ids, texts, languages, embeddings, {doc_id: i for i, doc_id in enumerate(ids)})
-        corpus.duplicates_of = _document_clusters(ids, texts, self.recipe)
+        corpus.duplicates_of = _document_clusters(texts, self.recipe)
         return corpus
 
     def _global_gates(self, sources: list[Path]) -> dict[str, tuple[str, dict[str, Any]]]:
@@ -273,17 +273,14 @@ class Finalizer:
         return kept
 
 
-def _document_clusters(ids: list[str], texts: list[str], recipe: Recipe) -> dict[int, list[int]]:
+def _document_clusters(texts: list[str], recipe: Recipe) -> dict[int, list[int]]:
     """For each document, the other documents that are exact or near duplicates of it:
     they are never mined as its negatives (they would be false negatives)."""
-    groups: dict[int, list[int]] = {}
-    by_key: dict[bytes, int] = {}
-    for i, text in enumerate(texts):
-        groups.setdefault(by_key.setdefault(text_key(text), i), []).append(i)
     config = NearDupConfig(threshold=recipe.gates.near_dup.threshold, ngram=recipe.gates.near_dup.ngram)
-    heads = sorted(groups)
-    for j, (kept, _) in find_near_duplicates([ids[h] for h in heads], [texts[h] for h in heads], config).items():
-        groups[heads[kept]] += groups.pop(heads[j])
+    duplicates = dedupe_texts(texts, config)
+    groups: dict[int, list[int]] = {}
+    for i in range(len(texts)):
+        groups.setdefault(duplicates[i][1] if i in duplicates else i, []).append(i)
     clusters: dict[int, list[int]] = {}
     for members in groups.values():
         for i in members:

@@ -37,7 +37,7 @@ import orjson
 from synthgen.engines.base import GenerationRequest, Generator
 from synthgen.errors import UserError
 from synthgen.corpus.text import normalize_text
-from synthgen.corpus.near_dup import NearDupConfig, find_near_duplicates
+from synthgen.corpus.near_dup import NearDupConfig, dedupe_texts
 from synthgen.generation.parsing import parse_json_output
 from synthgen.personas.library import DOCUMENT_PREFIX_CHARS, Persona
 from synthgen.generation.prompts import PromptLibrary
@@ -216,9 +216,8 @@ def deduplicate(candidates: Sequence[_Candidate], library: Sequence[Persona], ne
     """Drop invalid, exact and near duplicates (within the candidates and against the
     library); earlier candidates and library personas win."""
     dropped: list[dict[str, Any]] = []
-    seen: dict[str, str] = {normalize_text(p.persona): p.id for p in library}
     placeholder = normalize_text(PLACEHOLDER)
-    unique: list[tuple[_Candidate, str]] = []
+    valid: list[_Candidate] = []
     for cand in candidates:
         stats.candidates += 1
         key = normalize_text(cand.persona)
@@ -227,32 +226,25 @@ def deduplicate(candidates: Sequence[_Candidate], library: Sequence[Persona], ne
         if invalid:
             stats.invalid[invalid] = stats.invalid.get(invalid, 0) + 1
             dropped.append({"persona": cand.persona, "source": cand.source, "reason": invalid})
-            continue
-        new_id = "x-" + stable_hash(cand.persona)
-        if key in seen:
-            stats.exact_duplicates += 1
-            dropped.append({"persona": cand.persona, "source": cand.source, "reason": "exact_duplicate",
-                            "duplicate_of": seen[key]})
-            continue
-        seen[key] = new_id
-        unique.append((cand, new_id))
-
-    # Library personas get ids that sort first, so a cluster keeps a library persona if it
-    # has one; new ones follow in candidate order.
-    ids = [f"0:{i:012d}" for i in range(len(library))] + [f"1:{i:012d}" for i in range(len(unique))]
-    texts = [p.persona for p in library] + [c.persona for c, _ in unique]
-    duplicates = find_near_duplicates(ids, texts, near)
-    all_ids = [p.id for p in library] + [new_id for _, new_id in unique]
+        else:
+            valid.append(cand)
+    # Library personas come first, so a group keeps a library persona if it has one.
+    duplicates = dedupe_texts([p.persona for p in library] + [c.persona for c in valid], near)
+    all_ids = [p.id for p in library] + ["x-" + stable_hash(c.persona) for c in valid]
     kept: list[NewPersona] = []
-    for offset, (cand, new_id) in enumerate(unique):
-        index = len(library) + offset
+    for index, cand in enumerate(valid, start=len(library)):
         if index in duplicates:
-            keeper, jaccard = duplicates[index]
-            stats.near_duplicates += 1
-            dropped.append({"persona": cand.persona, "source": cand.source, "reason": "near_duplicate",
-                            "duplicate_of": all_ids[keeper], "jaccard": round(float(jaccard), 4)})
+            reason, keeper, jaccard = duplicates[index]
+            if reason == "exact_duplicate":
+                stats.exact_duplicates += 1
+                dropped.append({"persona": cand.persona, "source": cand.source, "reason": reason,
+                                "duplicate_of": all_ids[keeper]})
+            else:
+                stats.near_duplicates += 1
+                dropped.append({"persona": cand.persona, "source": cand.source, "reason": reason,
+                                "duplicate_of": all_ids[keeper], "jaccard": jaccard})
             continue
-        kept.append(NewPersona(new_id, cand.persona, cand.domains, cand.source))
+        kept.append(NewPersona(all_ids[index], cand.persona, cand.domains, cand.source))
         stats.kept_by_step[cand.step] = stats.kept_by_step.get(cand.step, 0) + 1
     stats.kept = len(kept)
     return kept, dropped

@@ -18,7 +18,7 @@ from typing import Any, Callable
 from synthgen.corpus.readers import Document, Reject
 from synthgen.engines.base import Generator
 from synthgen.corpus.text import clean_list_item, normalize_text
-from synthgen.corpus.near_dup import NearDupConfig, find_near_duplicates
+from synthgen.corpus.near_dup import NearDupConfig, dedupe_texts
 from synthgen.generation.stages import StageStats, run_stage
 from synthgen.personas.library import Persona
 from synthgen.generation.prompts import PromptLibrary
@@ -67,12 +67,8 @@ def without_prompt_lines(ideas: list[Any], prompt: str, key: Callable[[Any], str
     """Ideas that are not (near) copies of a line of the prompt: small models hand the
     prompt's examples back as their own ideas."""
     lines = [line for line in map(clean_list_item, prompt.splitlines()) if len(line.split()) >= 4]
-    texts = lines + [key(idea) for idea in ideas]
-    near = find_near_duplicates([f"{i:09d}" for i in range(len(texts))], texts,
-                                NearDupConfig(threshold=NEAR_DUPLICATE_JACCARD))
-    exact = {normalize_text(line) for line in lines}
-    return [idea for i, idea in enumerate(ideas, start=len(lines))
-            if i not in near and normalize_text(key(idea)) not in exact]
+    dropped = dedupe_texts(lines + [key(idea) for idea in ideas], NearDupConfig(threshold=NEAR_DUPLICATE_JACCARD))
+    return [idea for i, idea in enumerate(ideas, start=len(lines)) if i not in dropped]
 
 
 def _keep_answer(item: WorkItem, answer: dict[str, Any]) -> str:
@@ -81,15 +77,7 @@ def _keep_answer(item: WorkItem, answer: dict[str, Any]) -> str:
 
 
 def deduplicate(ideas: list[Any], key: Callable[[Any], str]) -> list[Any]:
-    """Ideas without exact (normalized) or near duplicates; the first of each group stays."""
-    seen: set[str] = set()
-    exact_unique = []
-    for idea in ideas:
-        normalized = normalize_text(key(idea))
-        if normalized and normalized not in seen:
-            seen.add(normalized)
-            exact_unique.append(idea)
-    texts = [key(idea) for idea in exact_unique]
-    config = NearDupConfig(threshold=NEAR_DUPLICATE_JACCARD)
-    near = find_near_duplicates([f"{i:09d}" for i in range(len(texts))], texts, config)
-    return [idea for i, idea in enumerate(exact_unique) if i not in near]
+    """Ideas without empty texts, exact (normalized) or near duplicates; the first of each group stays."""
+    ideas = [idea for idea in ideas if normalize_text(key(idea))]
+    dropped = dedupe_texts([key(idea) for idea in ideas], NearDupConfig(threshold=NEAR_DUPLICATE_JACCARD))
+    return [idea for i, idea in enumerate(ideas) if i not in dropped]

@@ -19,7 +19,7 @@ from synthgen.generation.parsing import parse_json_output
 from synthgen.generation.prompts import PromptLibrary
 from synthgen.config.recipe import GeneratorConfig
 from synthgen.generation.rows import stable_int
-from synthgen.tasks.base import Stage, WorkItem
+from synthgen.generation.work import Stage, WorkItem
 
 
 @dataclass

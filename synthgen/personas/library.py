@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Protocol, Sequence
 
 import numpy as np
 import orjson
 
-from synthgen.engines.base import Embedder
 from synthgen.errors import UserError
 from synthgen.config.package_data import package_data_dir
 
@@ -66,10 +65,18 @@ def load_personas(libraries: Sequence[str]) -> list[Persona]:
     return personas
 
 
+class TextEmbedder(Protocol):
+    """What the search needs of an embedder: `synthgen/engines/base.py`'s `Embedder` has it
+    (personas sit below engines, so they name the method, not the engines' class)."""
+
+    def embed(self, texts: Sequence[str], kind: str) -> np.ndarray:
+        ...
+
+
 class PersonaIndex:
     """Exact top-k search of personas for documents by cosine similarity."""
 
-    def __init__(self, personas: Sequence[Persona], embedder: Embedder):
+    def __init__(self, personas: Sequence[Persona], embedder: TextEmbedder):
         self.personas = list(personas)
         self.embedder = embedder
         self._vectors = embedder.embed([p.persona for p in self.personas], kind="document")

@@ -27,18 +27,19 @@ from __future__ import annotations
 
 import random
 import re
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import orjson
 
-from synthgen.engines.base import GenerationRequest, Generator
+from synthgen.corpus.readers import Document
+from synthgen.engines.base import Generator
 from synthgen.errors import UserError
 from synthgen.corpus.text import normalize_text
 from synthgen.corpus.near_dup import NearDupConfig, dedupe_texts
-from synthgen.generation.parsing import parse_json_output
+from synthgen.generation.stages import run_stage
+from synthgen.generation.work import Stage, WorkItem
 from synthgen.personas.library import DOCUMENT_PREFIX_CHARS, Persona
 from synthgen.generation.prompts import PromptLibrary
 from synthgen.config.recipe import CorpusConfig, GeneratorConfig
@@ -69,9 +70,6 @@ class NewPersona:
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "persona": self.persona, "domains": list(self.domains), "source": self.source}
-
-    def to_persona(self) -> Persona:
-        return Persona(self.id, self.persona, self.domains)
 
 
 @dataclass
@@ -174,31 +172,25 @@ def expand_personas(
     domains = sorted({d for p in library for d in p.domains})
     references = list(library) or [FALLBACK_EXAMPLE]  # what new personas must differ from
 
-    text_template = prompts.get(FROM_TEXT)
-    text_items = [(doc, variant) for doc in documents for variant in range(per_document)]
-    text_requests = [
-        _request(text_template, {"text": doc.text[:max_document_chars], "text_language": _language_name(doc.language),
-                                 "relation": RELATIONS[variant % len(RELATIONS)], "domains": domains,
-                                 "example": _example(references, ""), "placeholder": PLACEHOLDER},
-                 stable_int(seed, "persona-expansion", "text", doc.id, variant), sampling)
-        for doc, variant in text_items
-    ]
+    text_stage = Stage("text", FROM_TEXT, lambda item: {
+        "text": item.document.text[:max_document_chars], "text_language": _language_name(item.document.language),
+        "relation": RELATIONS[item.variant % len(RELATIONS)], "domains": domains,
+        "example": _example(references, ""), "placeholder": PLACEHOLDER}, _keep_answer)
+    text_items = [WorkItem(doc, variant, "personas", stable_int(seed, "persona-expansion", "text", doc.id, variant),
+                           fields={"source": f"text:{doc.id}"})
+                  for doc in documents for variant in range(per_document)]
     chosen = choose_personas(library, from_personas, seed)
     stats.expanded_personas = len(chosen)
-    persona_template = prompts.get(FROM_PERSONA)
-    persona_requests = [
-        _request(persona_template, {"persona": p.persona, "domains": domains, "example": _example(references, p.id),
-                                    "placeholder": PLACEHOLDER},
-                 stable_int(seed, "persona-expansion", "persona", p.id), sampling)
-        for p in chosen
-    ]
-
+    persona_stage = Stage("persona", FROM_PERSONA, lambda item: {
+        "persona": item.document.text, "domains": domains, "example": _example(references, item.fields["persona_id"]),
+        "placeholder": PLACEHOLDER}, _keep_answer)
+    persona_items = [WorkItem(Document(f"persona:{p.id}", p.persona, "en"), 0, "personas",
+                              stable_int(seed, "persona-expansion", "persona", p.id),
+                              fields={"source": f"persona:{p.id}", "persona_id": p.id})
+                     for p in chosen]
     candidates: list[_Candidate] = []
-    for step, requests, sources in (
-        ("text", text_requests, [f"text:{doc.id}" for doc, _ in text_items]),
-        ("persona", persona_requests, [f"persona:{p.id}" for p in chosen]),
-    ):
-        candidates += _generate(step, requests, sources, generator, stats)
+    for stage, items in ((text_stage, text_items), (persona_stage, persona_items)):
+        candidates += _generate(stage, items, generator, prompts, sampling, stats)
     personas, dropped = deduplicate(candidates, references, near, stats)
     return ExpansionResult(personas, stats, dropped)
 
@@ -289,35 +281,24 @@ def _example(references: Sequence[Persona], not_id: str) -> dict[str, Any]:
     return {"persona": example.persona, "domains": list(example.domains)}
 
 
-def _request(template, variables: dict[str, Any], seed: int, sampling: GeneratorConfig) -> GenerationRequest:
-    return GenerationRequest(messages=template.messages(variables), seed=seed, max_tokens=sampling.max_tokens,
-                             temperature=sampling.temperature, top_p=sampling.top_p,
-                             schema=template.output_schema)
+def _keep_answer(item: WorkItem, answer: dict[str, Any]) -> str:
+    item.fields["answer"] = answer
+    return ""
 
 
-def _generate(step: str, requests: list[GenerationRequest], sources: list[str], generator: Generator,
-              stats: ExpansionStats) -> list[_Candidate]:
-    """One engine call for the step; the personas of every answer that parses."""
-    if not requests:
-        return []
-    started = time.perf_counter()
-    outputs = generator.generate(requests)
-    stats.generation_seconds += time.perf_counter() - started
-    if len(outputs) != len(requests):
-        raise RuntimeError(f"generator returned {len(outputs)} outputs for {len(requests)} requests")
-    candidates = []
-    for request, output, source in zip(requests, outputs, sources):
-        stats.requests += 1
-        stats.completion_tokens += output.completion_tokens
-        parsed = parse_json_output(output.text, request.schema)
-        if not parsed.ok:
-            reason = "truncated_output" if output.finish_reason == "length" else parsed.reason.split(":")[0]
-            stats.malformed[reason] = stats.malformed.get(reason, 0) + 1
-            continue
-        stats.parsed += 1
-        for entry in parsed.value["personas"]:
-            candidates.append(_Candidate(" ".join(entry["persona"].split()), _tags(entry["domains"]), source, step))
-    return candidates
+def _generate(stage: Stage, items: list[WorkItem], generator: Generator, prompts: PromptLibrary,
+              sampling: GeneratorConfig, stats: ExpansionStats) -> list[_Candidate]:
+    """One engine call for the step (`run_stage`, as every task's stage); the personas of every
+    answer that parses."""
+    kept, _, stage_stats = run_stage(stage, "personas", items, generator, prompts, sampling)
+    stats.requests += stage_stats.requests
+    stats.parsed += stage_stats.kept
+    stats.completion_tokens += stage_stats.completion_tokens
+    stats.generation_seconds += stage_stats.seconds
+    for reason, count in stage_stats.rejects.items():
+        stats.malformed[reason] = stats.malformed.get(reason, 0) + count
+    return [_Candidate(" ".join(entry["persona"].split()), _tags(entry["domains"]), item.fields["source"], stage.name)
+            for item in kept for entry in item.fields["answer"]["personas"]]
 
 
 def _tags(domains: Sequence[str]) -> tuple[str, ...]:

@@ -4,7 +4,8 @@ its stages, which documents it takes, which gates apply, and how an item becomes
 from __future__ import annotations
 
 from synthgen.config.recipe import Recipe
-from synthgen.tasks.base import BaseTask, Stage, Task, WorkItem
+from synthgen.tasks.base import BaseTask, Task
+from synthgen.generation.work import Stage, WorkItem
 from synthgen.tasks.bitext import BitextTask
 from synthgen.tasks.classification import ClassificationTask
 from synthgen.tasks.code_retrieval import CodeRetrievalTask

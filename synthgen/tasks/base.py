@@ -1,9 +1,6 @@
 """What a task is: a list of stages (one template each) and how finished items become rows.
 
-A `WorkItem` is one (document, variant): everything sampled for it up front (so resumed
-runs sample the same), and the fields its stages fill in. Each `Stage` renders one prompt
-per item, declares the schema of the answer (narrowed per item if needed), and applies a
-parsed answer to the item, or returns why it cannot.
+A task's stages and work items are generation's (`synthgen/generation/work.py`).
 
 `BaseTask` holds what task types share: which documents they take, which per-row gates
 apply to their rows, whether the positive is the corpus document (then negatives are
@@ -14,47 +11,13 @@ of the row's texts the generator wrote, and the row of the contract with every c
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
 from synthgen.corpus.readers import Document
 from synthgen.engines.models import public_model_id
-from synthgen.personas.library import Persona
 from synthgen.config.recipe import CODE_LANGUAGES, SAME_LANGUAGE, Recipe, TaskConfig
 from synthgen.generation.rows import row_id
-
-
-@dataclass
-class WorkItem:
-    document: Document
-    variant: int
-    task: str
-    seed: int
-    candidates: list[Persona] = field(default_factory=list)
-    fields: dict[str, Any] = field(default_factory=dict)
-    raw: dict[str, str] = field(default_factory=dict)
-    id: str = ""  # the id of the row it becomes (`BaseTask.item_id`); its rejects carry it too
-    tokens: list[int] = field(default_factory=lambda: [0, 0])  # prompt, completion: every stage's
-
-    @property
-    def key(self) -> str:
-        return f"{self.document.id}#{self.variant}"
-
-
-@dataclass(frozen=True)
-class Stage:
-    """One generation step of a task.
-
-    `variables(item)` gives the template variables; `schema(item, base)` may narrow the
-    template's declared schema for this item (e.g. an enum of candidates); `apply(item,
-    answer)` stores the parsed answer and returns "" or the reason to reject the item.
-    """
-
-    name: str
-    template: str
-    variables: Callable[[WorkItem], dict[str, Any]]
-    apply: Callable[[WorkItem, dict[str, Any]], str]
-    schema: Callable[[WorkItem, dict[str, Any]], dict[str, Any]] = lambda item, base: base
+from synthgen.generation.work import Stage, WorkItem
 
 
 class Task(Protocol):

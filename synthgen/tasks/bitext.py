@@ -25,7 +25,8 @@ from synthgen.corpus.readers import Document
 from synthgen.corpus.text import normalize_text
 from synthgen.corpus.language_id import language_name
 from synthgen.config.recipe import BitextTaskConfig, Recipe
-from synthgen.tasks.base import BaseTask, Stage, WorkItem, is_code, weighted_choice
+from synthgen.tasks.base import BaseTask, is_code, weighted_choice
+from synthgen.generation.work import Stage, WorkItem
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+")
 

@@ -24,7 +24,7 @@ from synthgen.personas.library import Persona
 from synthgen.generation.prompts import PromptLibrary
 from synthgen.config.recipe import GeneratorConfig
 from synthgen.generation.rows import stable_int
-from synthgen.tasks.base import Stage, WorkItem
+from synthgen.generation.work import Stage, WorkItem
 
 NEAR_DUPLICATE_JACCARD = 0.8
 

@@ -27,7 +27,8 @@ from synthgen.corpus.text import clean_list_item
 from synthgen.corpus.text import is_sentence
 from synthgen.corpus.language_id import language_name
 from synthgen.config.recipe import ClassificationTaskConfig, InstructionGateConfig, LabelSet, Recipe
-from synthgen.tasks.base import BaseTask, Stage, WorkItem, is_code
+from synthgen.tasks.base import BaseTask, is_code
+from synthgen.generation.work import Stage, WorkItem
 
 if TYPE_CHECKING:
     from synthgen.tasks.brainstorm import Brainstormer, BrainstormReport

@@ -19,7 +19,8 @@ from typing import Any
 
 from synthgen.corpus.language_id import language_name
 from synthgen.config.recipe import CodeRetrievalTaskConfig, Recipe
-from synthgen.tasks.base import BaseTask, Stage, WorkItem, weighted_choice
+from synthgen.tasks.base import BaseTask, weighted_choice
+from synthgen.generation.work import Stage, WorkItem
 
 
 class CodeRetrievalTask(BaseTask):

@@ -25,7 +25,8 @@ from synthgen.corpus.text import clean_list_item, normalize_text
 from synthgen.corpus.language_id import language_name
 from synthgen.config.recipe import CorpusFreeTaskConfig, Recipe
 from synthgen.generation.rows import stable_hash, stable_int
-from synthgen.tasks.base import BaseTask, Stage, WorkItem
+from synthgen.tasks.base import BaseTask
+from synthgen.generation.work import Stage, WorkItem
 
 if TYPE_CHECKING:
     from synthgen.tasks.brainstorm import Brainstormer, BrainstormReport

@@ -18,7 +18,8 @@ from typing import Any
 from synthgen.corpus.text import normalize_text
 from synthgen.corpus.language_id import language_name
 from synthgen.config.recipe import MatchingTaskConfig, Recipe
-from synthgen.tasks.base import BaseTask, Stage, WorkItem, weighted_choice
+from synthgen.tasks.base import BaseTask, weighted_choice
+from synthgen.generation.work import Stage, WorkItem
 
 
 SHORT_WORDS = 30  # the prompt asks for under 20 words per side

@@ -27,7 +27,8 @@ from rapidfuzz import fuzz, process
 from synthgen.corpus.language_id import language_name
 from synthgen.config.recipe import Recipe, RetrievalTaskConfig
 from synthgen.generation.rows import DIFFICULTIES, QUESTION_TYPES
-from synthgen.tasks.base import BaseTask, Stage, WorkItem
+from synthgen.tasks.base import BaseTask
+from synthgen.generation.work import Stage, WorkItem
 
 
 class RetrievalTask(BaseTask):

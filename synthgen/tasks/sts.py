@@ -19,7 +19,8 @@ from typing import Any
 from synthgen.corpus.text import normalize_text
 from synthgen.corpus.language_id import language_name
 from synthgen.config.recipe import Recipe, StsTaskConfig
-from synthgen.tasks.base import BaseTask, Stage, WorkItem
+from synthgen.tasks.base import BaseTask
+from synthgen.generation.work import Stage, WorkItem
 
 
 class StsTask(BaseTask):

@@ -252,7 +252,7 @@ def test_400_error_output_is_rejected_by_run_stage():
     from synthgen.corpus.readers import Document
     from synthgen.generation.prompts import PromptLibrary
     from synthgen.tasks import build_tasks
-    from synthgen.tasks.base import WorkItem
+    from synthgen.generation.work import WorkItem
 
     recipe = build_recipe({"name": "t", "corpus": {"path": "x.jsonl"}, "languages": {"query": {"en": 1.0}}})
     task = build_tasks(recipe)["retrieval"]

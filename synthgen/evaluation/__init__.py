@@ -27,7 +27,10 @@ search). If (3) does not beat (2), the LLM and the gates cost more than they bri
 
 Results go to `RUN/eval/results.json` and the manifest's `eval` entry, which `synthgen
 report` and the dataset card show. A benchmark built from the run's own corpus measures
-in-domain gain; one the run never saw measures transfer.
+in-domain gain; one the run never saw measures transfer. `synthgen calibrate` (calibrate.py)
+measures the gates on pairs known to be good.
+
+May import: every lower layer up to run, and shards; not publish or the CLI.
 """
 
 from synthgen.evaluation.benchmark import Benchmark, load_benchmark

@@ -1,5 +1,10 @@
 """Task types. Each is a folder of prompts (`prompts/<task>/`) plus a small class here:
-its stages, which documents it takes, which gates apply, and how an item becomes a row."""
+its stages, which documents it takes, which gates apply, and how an item becomes a row.
+Also the brainstormer of corpus-free tasks and the inverse-cloze pairs (no LLM) that
+calibrate the gates and serve as the eval's baseline.
+
+May import: config, corpus, personas, generation, engines.
+"""
 
 from __future__ import annotations
 

@@ -6,6 +6,8 @@ run produced (model output above all) is passed as a variable, never as template
 HTML templates autoescape; Markdown has no escaping of its own, so model text goes through
 `md_cell` (a table cell: pipes, markup and line breaks escaped) or `code_block` (a fenced
 block whose fence is longer than any run of backticks in the text).
+
+May import: nothing of synthgen; jinja2 only.
 """
 
 from __future__ import annotations

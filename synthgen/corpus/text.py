@@ -47,3 +47,22 @@ def is_sentence(text: str, min_words: int) -> bool:
     "classify_sentiment_of_product_reviews" or "classifySentiment reviews"."""
     words = [word for word in text.split() if any(c.isalpha() for c in word)]
     return len(words) >= min_words and 2 * len(identifier_words(text)) < len(words)
+
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")  # lines as Python counts them
+
+
+def split_lines(source: str) -> list[str]:
+    """Lines with their endings, split only on \\r\\n, \\r and \\n (as `ast` counts)."""
+    return _LINE.findall(source)
+
+
+def dedent_block(text: str) -> str:
+    """Remove the first line's indentation from every line that starts with it (a code unit
+    cut from inside a class or namespace reads as if written at the top)."""
+    lines = split_lines(text)
+    first = lines[0] if lines else ""
+    indent = first[: len(first) - len(first.lstrip(" \t"))]
+    if indent:
+        lines = [line[len(indent):] if line.startswith(indent) else line for line in lines]
+    return "".join(lines).rstrip()

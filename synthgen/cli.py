@@ -136,19 +136,14 @@ def render(
     Example: synthgen render recipes/demo.toml --doc 3
     """
     from synthgen.config.recipe import load_recipe
-    from synthgen.run.preview import render_prompts
+    from synthgen.run.preview import prompt_lines, render_prompts
 
     rendered = render_prompts(load_recipe(recipe, set_), doc)
     if as_json:
         sys.stdout.write(orjson.dumps(rendered, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
-    for entry in rendered:
-        typer.echo(f"===== {entry['task']} / variant {entry['variant']} / stage {entry['stage']} "
-                   f"({entry['template']}.j2, seed {entry['seed']})")
-        for message in entry["messages"]:
-            typer.echo(f"--- {message['role']}\n{message['content']}")
-        typer.echo(f"--- output schema\n{orjson.dumps(entry['schema']).decode()}")
-        typer.echo(f"--- (preview assumes the answer {orjson.dumps(entry['assumed']).decode()})\n")
+    for line in prompt_lines(rendered):
+        typer.echo(line)
 
 
 @app.command("filter")
@@ -164,7 +159,11 @@ def filter_(
 
     Example: synthgen filter outputs/demo --set gates.cosine.min_score=0.6 --set gates.language.enabled=false
     """
-    _refinalize(run_dir, set_, allowed="gates.", command="filter")
+    from synthgen.run.refinalize import refinalize
+    from synthgen.shards.finished_run import FinishedRun
+
+    for line in refinalize(FinishedRun.open(run_dir), set_, allowed="gates.", command="filter").lines():
+        typer.echo(line)
 
 
 @app.command()
@@ -180,44 +179,11 @@ def mine(
 
     Example: synthgen mine outputs/demo --set mining.num_negatives=5 --set mining.range_max=50
     """
-    _refinalize(run_dir, set_, allowed="mining.", command="mine")
-
-
-def _refinalize(run_dir: Path, overrides: list[str], allowed: str, command: str) -> None:
-    import time
-
-    from synthgen.engines import load_embedder
-    from synthgen.run.finalize import Finalizer
+    from synthgen.run.refinalize import refinalize
     from synthgen.shards.finished_run import FinishedRun
-    from synthgen.run.owned_folders import require_owned
-    from synthgen.run.pipeline import update_manifest
-    from synthgen.config.recipe import apply_override, build_recipe
 
-    started = time.perf_counter()
-    run = FinishedRun.open(run_dir)
-    require_owned(run.folder.root, "run", command)
-    missing = [key for key in ("recipe", "counts", "generation_removals") if not isinstance(run.manifest.get(key), dict)]
-    if missing:
-        raise UserError(f"{run.folder.manifest}: lacks {', '.join(missing)} (not written by a finished synthgen "
-                        f"run): rerun `synthgen run RECIPE --out {run_dir}` to finish it")
-    data = orjson.loads(orjson.dumps(run.recipe))
-    for item in overrides:
-        if not item.strip().startswith(allowed):
-            raise UserError(f"--set {item}: this command changes only {allowed}* keys")
-        apply_override(data, item)
-    recipe = build_recipe(data)
-    report = Finalizer(run.folder, recipe, load_embedder(recipe.embedder)).run()
-    run.manifest.setdefault("timings", {})
-    update_manifest(run.folder, run.manifest, recipe, report, run.manifest["timings"].get("total_seconds", 0.0))
-    _print_finalize(report, time.perf_counter() - started)
-
-
-def _print_finalize(report, seconds: float) -> None:
-    typer.echo(f"{report.rows_in} generated rows -> {report.rows_out} kept ({seconds:.1f} s)")
-    for reason, count in report.removals.items():
-        typer.echo(f"  removed {reason}: {count}")
-    for line in report.advice:
-        typer.echo(f"  {line}")
+    for line in refinalize(FinishedRun.open(run_dir), set_, allowed="mining.", command="mine").lines():
+        typer.echo(line)
 
 
 @app.command("calibrate")
@@ -439,26 +405,11 @@ def personas_expand(
 
     Example: synthgen personas expand --corpus corpora/sample-multilingual.jsonl --out personas/sample.jsonl
     """
-    from synthgen.engines import load_generator
-    from synthgen.run.persona_expansion import check_output_path, expand_personas, read_documents, write_personas
-    from synthgen.personas.library import load_personas
-    from synthgen.config.recipe import CorpusConfig, GeneratorConfig
+    from synthgen.run.persona_expansion import expand_library
 
-    if not corpus.exists():
-        raise UserError(f"--corpus: {corpus} does not exist")
-    if per_document == 0 and from_personas == 0:
-        raise UserError("nothing to expand: set --per-document or --from-personas above 0")
-    check_output_path(out, overwrite)
-    seeds = load_personas(library)
-    corpus_config = CorpusConfig(path=str(corpus), format=fmt, text_column=text_column, id_column=id_column)
-    documents, rejected = read_documents(corpus_config, limit_docs)
-    if not documents and not from_personas:
-        raise UserError(f"--corpus: {corpus} has no usable documents ({rejected} rejected)")
-    sampling = GeneratorConfig(model=generator, max_tokens=max_tokens)
-    result = expand_personas(documents, seeds, load_generator(sampling), sampling, per_document=per_document,
-                             from_personas=from_personas, seed=seed, near_dup_threshold=near_dup)
-    write_personas(out, result.personas, overwrite=overwrite)
-    result.stats.documents_rejected = rejected
+    result = expand_library(corpus, out, library, generator, fmt=fmt, text_column=text_column, id_column=id_column,
+                            per_document=per_document, from_personas=from_personas, limit_docs=limit_docs,
+                            seed=seed, max_tokens=max_tokens, near_dup_threshold=near_dup, overwrite=overwrite)
     for line in result.stats.summary():
         typer.echo(line)
     typer.echo(f"wrote {len(result.personas)} personas to {out}")

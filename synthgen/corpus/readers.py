@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import orjson
 import pyarrow as pa
@@ -61,9 +61,16 @@ class _Record:
 
 def read_corpus(config: CorpusConfig, path: Path) -> Iterator[Document | Reject]:
     """Documents of the corpus at `path`, in a stable order, with rejects in between."""
-    seen: set[str] = set()
-    for record in _records(config, path):
-        item = _to_document(record, config)
+    yield from without_duplicate_ids(_to_document(record, config) for record in _records(config, path))
+
+
+def without_duplicate_ids(items: Iterable[Document | Reject], seen: set[str] | None = None
+                          ) -> Iterator[Document | Reject]:
+    """`items`, with each document whose id came before turned into a `duplicate_id`
+    reject: the first wins. `seen` (the ids taken so far) carries over to another call,
+    to keep ids unique across several corpora."""
+    seen = set() if seen is None else seen
+    for item in items:
         if isinstance(item, Document):
             if item.id in seen:
                 item = Reject("corpus", "duplicate_id", item.id)

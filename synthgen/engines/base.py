@@ -2,12 +2,17 @@
 
 Following vLLM's advice ("put all of your prompts into a single list"), a generator gets a
 whole shard's requests at once, each with its own seed and JSON schema.
+
+A generator subclasses `Generator` and implements `generate`; what else the protocol
+declares (`context_length`, `fit_text`, `stats`) has a default there that an engine
+overrides when it knows better, so the run never asks whether a generator has it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, Sequence
+from types import MappingProxyType
+from typing import Any, Literal, Mapping, Protocol, Sequence
 
 import numpy as np
 
@@ -36,11 +41,27 @@ class GenerationOutput:
 
 
 class Generator(Protocol):
+    """What the run asks of a generator. Subclass it: `generate` is required, the rest
+    has a default (no known context, 3 characters per token, no counters)."""
+
     model_id: str
+    stats: Mapping[str, int] = MappingProxyType({})
+    """The engine's own counters (requests, retries...), recorded in the manifest."""
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationOutput]:
         """Run all requests as one batch; outputs come back in request order."""
         ...
+
+    @property
+    def context_length(self) -> int | None:
+        """Prompt + completion tokens the engine takes, or None when it does not say
+        (documents are then cut only by `corpus.max_tokens`)."""
+        return None
+
+    def fit_text(self, text: str, max_tokens: int) -> str:
+        """`text` within `max_tokens` tokens. Without a tokenizer: 3 characters per token
+        (a safe bound for most tokenizers), cut at a space."""
+        return text if len(text) <= 3 * max_tokens else text[: 3 * max_tokens].rsplit(" ", 1)[0]
 
 
 class Embedder(Protocol):

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
-from synthgen.engines.base import GenerationOutput, GenerationRequest
+from synthgen.engines.base import GenerationOutput, GenerationRequest, Generator
 from synthgen.errors import MissingDependencyError, UserError
 from synthgen.config.redaction import Scrubber, redact_logged_urls, redact_url, url_secrets
 
@@ -81,7 +81,7 @@ class Backoff:
         return rng.uniform(0.0, min(self.cap, self.base * (2 ** retry)))
 
 
-class OpenAIGenerator:
+class OpenAIGenerator(Generator):
     """Chat generation against an OpenAI-compatible server (`/v1/chat/completions`).
 
     `model` is the name sent in requests: it must be a name the server serves (vLLM's

@@ -13,7 +13,7 @@ from typing import Any, Literal, Sequence
 
 import numpy as np
 
-from synthgen.engines.base import GenerationOutput, GenerationRequest
+from synthgen.engines.base import GenerationOutput, GenerationRequest, Generator
 from synthgen.engines.loading import model_errors
 from synthgen.errors import MissingDependencyError
 
@@ -55,7 +55,7 @@ def _with_defaults(engine_kwargs: dict[str, Any] | None, **defaults: Any) -> dic
     return {**defaults, **(engine_kwargs or {})}
 
 
-class VLLMGenerator:
+class VLLMGenerator(Generator):
     """Chat generation with vLLM's offline `LLM`, one `chat()` call per batch of requests.
 
     `structured_outputs=True` turns each request's JSON schema into a decoding constraint

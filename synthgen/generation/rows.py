@@ -45,10 +45,6 @@ ROW_SCHEMA = pa.schema([
     pa.field("embedder", pa.string()),
 ])
 
-QUESTION_TYPES = ("keywords", "acquire_knowledge", "summary", "yes_or_no", "background")
-DIFFICULTIES = ("high_school", "university", "phd")
-
-
 def stable_hash(*parts: object, digits: int = 16) -> str:
     """A hex digest of the parts, stable across runs, machines and Python versions."""
     joined = "\x1f".join(str(p) for p in parts)

@@ -23,7 +23,8 @@ with the knobs and semantics of sentence-transformers' `mine_hard_negatives` (v6
    sentence-transformers after `random.seed(seed)`) and returns them best first.
 
 A query with fewer options than `num_negatives` keeps what it has; sentence-transformers' "n-tuple"
-output drops such rows, `MiningResult.report` counts them and `advice()` says which knob to turn.
+output drops such rows, `MiningResult.report` counts them and `mining_advice(report)` says which knob
+to turn.
 
 Recommended settings:
 
@@ -123,22 +124,28 @@ class MiningResult:
     report: dict
 
     def advice(self) -> list[str]:
-        """Human-readable lines, like sentence-transformers' summary: what each rule removed and,
-        when some queries came up short, which knobs would find more negatives."""
-        report, config = self.report, self.report["config"]
-        lines = []
-        for rule, count in report["candidates_skipped_by_rule"].items():
-            if count and rule != "positive_or_excluded":
-                share = count / max(report["candidates"], 1)
-                lines.append(f"Skipped {count:,} candidate negatives ({share:.2%}) due to {rule}={config[rule]}.")
-        short = report["queries_with_fewer_than_num_negatives"]
-        if short:
-            active = [k for k in _HINTS if (config[k] > 0 if k == "range_min" else config[k] is not None)]
-            hints = ["increasing range_max"] + [_HINTS[k] for k in active]
-            joined = ", ".join(hints[:-1]) + " or " + hints[-1] if len(hints) > 1 else hints[0]
-            lines.append(f"Could not find enough negatives for {short:,} queries "
-                         f"({short / report['queries']:.2%}); consider {joined}.")
-        return lines
+        """What `mining_advice` says of this result's report."""
+        return mining_advice(self.report)
+
+
+def mining_advice(report: dict) -> list[str]:
+    """Human-readable lines, like sentence-transformers' summary: what each rule removed and,
+    when some queries came up short, which knobs would find more negatives. `report` is a
+    `MiningResult.report`, or several merged (a run's tasks together)."""
+    config = report["config"]
+    lines = []
+    for rule, count in report["candidates_skipped_by_rule"].items():
+        if count and rule != "positive_or_excluded":
+            share = count / max(report["candidates"], 1)
+            lines.append(f"Skipped {count:,} candidate negatives ({share:.2%}) due to {rule}={config[rule]}.")
+    short = report["queries_with_fewer_than_num_negatives"]
+    if short:
+        active = [k for k in _HINTS if (config[k] > 0 if k == "range_min" else config[k] is not None)]
+        hints = ["increasing range_max"] + [_HINTS[k] for k in active]
+        joined = ", ".join(hints[:-1]) + " or " + hints[-1] if len(hints) > 1 else hints[0]
+        lines.append(f"Could not find enough negatives for {short:,} queries "
+                     f"({short / report['queries']:.2%}); consider {joined}.")
+    return lines
 
 
 def mine_negatives(query_embeddings: np.ndarray, corpus_embeddings: np.ndarray,

@@ -17,6 +17,8 @@ from synthgen.run.shard_worker import ShardResult, ShardWork, ShardWorker
 
 
 class Executor(Protocol):
+    """Where shard work runs. Subclass it: `engine_stats` has a default (none)."""
+
     def brainstorm(self, task: str) -> BrainstormReport:
         """Run one task's brainstorm step on the generator."""
         ...
@@ -29,11 +31,16 @@ class Executor(Protocol):
         """Results of the works, in the order the works came."""
         ...
 
+    def engine_stats(self) -> dict[str, Any]:
+        """The generator's counters for the manifest (`Generator.stats`); {} where the
+        engines run elsewhere."""
+        return {}
+
     def close(self) -> None:
         ...
 
 
-class LocalExecutor:
+class LocalExecutor(Executor):
     """One worker in this process: shards one after the other, engines loaded once."""
 
     def __init__(self, worker: ShardWorker):
@@ -50,7 +57,7 @@ class LocalExecutor:
             yield self.worker.run(work)
 
     def engine_stats(self) -> dict[str, Any]:
-        return dict(getattr(self.worker._generator, "stats", {}) or {})
+        return self.worker.engine_stats()
 
     def close(self) -> None:
         pass

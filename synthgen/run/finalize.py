@@ -35,7 +35,7 @@ from synthgen.gates.leakage import LeakageFilter
 from synthgen.corpus.near_dup import NearDupConfig, dedupe_texts, find_near_duplicates
 from synthgen.gates.semantic import GenericTextFilter, InstructionFilter, PositiveLengthFilter, TopicFilter
 from synthgen.gates.translation import TranslationFilter
-from synthgen.mining.hard_negatives import MiningConfig, MiningResult, mine_negatives
+from synthgen.mining.hard_negatives import MiningConfig, mine_negatives, mining_advice
 from synthgen.run.output import RejectLog, RunFolder, ShardWriter, replace_folder
 from synthgen.config.recipe import CODE_LANGUAGES, Recipe
 from synthgen.generation.rows import rows_to_table, stable_int
@@ -261,7 +261,7 @@ class Finalizer:
         exclude = [corpus.duplicates_of.get(p, []) for p in positives]
         result = mine_negatives(query_embeddings, corpus.embeddings, positives, config, exclude)
         self.report.mining = _merge_mining_reports(self.report.mining, result.report)
-        self.report.advice = MiningResult([], [], result.positive_scores, self.report.mining).advice()
+        self.report.advice = mining_advice(self.report.mining)
         kept = []
         for row, negatives, scores in zip(rows, result.negatives, result.negative_scores):
             row["negatives"] = [corpus.texts[j] for j in negatives]

@@ -19,7 +19,7 @@ import hashlib
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
 import orjson
 import pyarrow as pa
@@ -111,6 +111,20 @@ def file_sha256(path: Path) -> str:
 # What else a run writes besides generated/, data/ and rejects/: `--overwrite` deletes these too.
 RUN_SUBFOLDERS = ("report", "logs", "hub", "eval", ".data.tmp", ".data.old", ".rejects.tmp", ".ray-work")
 RUN_FILES = ("manifest.json", "state.json")
+
+
+def count_values(tables: Iterable[pa.Table | pa.RecordBatch], columns: Sequence[str]) -> dict[str, dict[str, int]]:
+    """Rows per value of each of `columns` over `tables`, values in sorted order (a null
+    counts as ""): the manifest's `counts_by`, and a finished run's counts where an older
+    manifest lacks them."""
+    counts: dict[str, dict[str, int]] = {column: {} for column in columns}
+    for table in tables:
+        for column in columns:
+            found = counts[column]
+            for entry in table.column(column).value_counts().to_pylist():
+                key = entry["values"] if entry["values"] is not None else ""
+                found[key] = found.get(key, 0) + entry["counts"]
+    return {column: dict(sorted(found.items())) for column, found in counts.items()}
 
 
 class RunFolder:

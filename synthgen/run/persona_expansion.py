@@ -142,6 +142,34 @@ def read_documents(config: CorpusConfig, limit: int | None = None) -> tuple[list
     return documents, rejected
 
 
+def expand_library(corpus: Path, out: Path, libraries: Sequence[str], generator: str, *, fmt: str = "auto",
+                   text_column: str = "text", id_column: str = "id", per_document: int = 1, from_personas: int = 0,
+                   limit_docs: int | None = None, seed: int = 0, max_tokens: int = 200,
+                   near_dup_threshold: float = 0.8, overwrite: bool = False) -> ExpansionResult:
+    """`synthgen personas expand`: check the arguments (before loading any model), read the
+    corpus (`fmt` and the columns as in a recipe's `corpus`), expand the seed `libraries`
+    with `generator` (a model name), and write the new personas to `out`."""
+    from synthgen.engines import load_generator
+    from synthgen.personas.library import load_personas
+
+    if not corpus.exists():
+        raise UserError(f"--corpus: {corpus} does not exist")
+    if per_document == 0 and from_personas == 0:
+        raise UserError("nothing to expand: set --per-document or --from-personas above 0")
+    check_output_path(out, overwrite)
+    seeds = load_personas(libraries)
+    corpus_config = CorpusConfig(path=str(corpus), format=fmt, text_column=text_column, id_column=id_column)
+    documents, rejected = read_documents(corpus_config, limit_docs)
+    if not documents and not from_personas:
+        raise UserError(f"--corpus: {corpus} has no usable documents ({rejected} rejected)")
+    sampling = GeneratorConfig(model=generator, max_tokens=max_tokens)
+    result = expand_personas(documents, seeds, load_generator(sampling), sampling, per_document=per_document,
+                             from_personas=from_personas, seed=seed, near_dup_threshold=near_dup_threshold)
+    write_personas(out, result.personas, overwrite=overwrite)
+    result.stats.documents_rejected = rejected
+    return result
+
+
 def expand_personas(
     documents: Sequence[Any],
     library: Sequence[Persona],

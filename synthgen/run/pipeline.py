@@ -25,14 +25,14 @@ import synthgen
 from synthgen.run.cells import CellStats, kept_per_cell, yield_table
 from synthgen.run.checkpoint import (Checkpoint, check_resume, file_digest, fingerprint_changes, load_checkpoint,
                                  save_checkpoint)
-from synthgen.corpus.readers import Document, Reject, count_records, read_corpus
+from synthgen.corpus.readers import Document, Reject, count_records, read_corpus, without_duplicate_ids
 from synthgen.engines import Embedder, Generator, load_embedder
 from synthgen.errors import UserError
 from synthgen.run.executors import Executor, LocalExecutor, ShardSpec
 from synthgen.run.finalize import FinalizeReport, Finalizer
 from synthgen.generation.stages import StageStats
 from synthgen.engines.models import public_model_id
-from synthgen.run.output import RejectLog, RunFolder, documents_table, output_errors, write_parquet
+from synthgen.run.output import RejectLog, RunFolder, count_values, documents_table, output_errors, write_parquet
 from synthgen.personas.library import library_path, load_personas
 from synthgen.run.progress import RunProgress
 from synthgen.generation.prompts import PromptLibrary
@@ -123,7 +123,7 @@ class Pipeline:
                     self._write_shard(result, rejects, progress)
                     done = {"standalone_done": True} if result.standalone else {"shards_done": result.number + 1}
                     self._commit(checkpoint, rejects, **done)
-            engine_stats = executor.engine_stats() if hasattr(executor, "engine_stats") else {}
+            engine_stats = executor.engine_stats()
         finally:
             executor.close()
         if not self.state.documents_kept and self.recipe.corpus and self.shard is None:
@@ -145,7 +145,7 @@ class Pipeline:
 
     def _templates(self) -> list[str]:
         names = [stage.template for task in self.tasks.values() for stage in task.stages]
-        return names + [t for task in self.tasks.values() for t in getattr(task, "brainstorm_templates", ())]
+        return names + [t for task in self.tasks.values() for t in task.brainstorm_templates]
 
     def _fingerprint(self, limit_docs: int | None) -> dict[str, Any]:
         """What must not change between a run and its resumption (see synthgen/run/checkpoint.py)."""
@@ -214,7 +214,7 @@ class Pipeline:
         resumed run reuses the committed ideas. Shard runs brainstorm alike (same seeds,
         same batch); only shard 0 records the brainstorm's rejects and counters."""
         for name, task in self.tasks.items():
-            if not hasattr(task, "prepare") or name in checkpoint.brainstorm or not task.needs_brainstorm():
+            if not task.needs_brainstorm() or name in checkpoint.brainstorm:
                 continue
             if self.ideas_from is not None:
                 checkpoint.brainstorm[name] = self._shared_ideas(name)
@@ -247,14 +247,14 @@ class Pipeline:
         """The shards still to generate, in order: this process's share of the corpus
         shards after the committed ones, then the corpus-free items as one last shard."""
         shard = -1
-        for shard, (batch, corpus_rejects, read) in enumerate(self._shards(limit_docs)):
+        for work in self._shards(limit_docs):
+            shard = work.number
             if shard < checkpoint.shards_done or (self.shard and not self.shard.takes(shard)):
-                progress.advance(len(batch), 0, 0)
+                progress.advance(len(work.documents), 0, 0)
                 continue
-            limits = {d.id: self._token_limits[d.id] for d in batch if d.id in self._token_limits}
-            yield ShardWork(shard, batch, corpus_rejects, read, token_limits=limits)
+            yield work
         if not checkpoint.standalone_done and (self.shard is None or self.shard.takes_standalone):
-            if any(hasattr(t, "standalone_items") for t in self.tasks.values()):
+            if any(task.makes_standalone_items for task in self.tasks.values()):
                 yield ShardWork(shard + 1, [], standalone=True)
 
     def _write_shard(self, result: ShardResult, rejects: RejectLog, progress: RunProgress) -> None:
@@ -275,39 +275,38 @@ class Pipeline:
             write_parquet(self.folder.part_path(result.number), rows_to_table(result.rows))
         progress.advance(len(result.documents), result.requests, result.completion_tokens)
 
-    def _shards(self, limit: int | None) -> Iterator[tuple[list[Document], list[Reject], int]]:
-        """The corpus cut into shards: (documents, corpus rejects read with them, records read).
-        The cut depends only on the corpus and the recipe, so a resumed run sees the same shards."""
-        self._token_limits: dict[str, int] = {}
+    def _shards(self, limit: int | None) -> Iterator[ShardWork]:
+        """The corpus cut into numbered shards: the documents, the corpus rejects read with
+        them, the records read, and each document's `corpus.max_tokens` where its corpus
+        sets one. The cut depends only on the corpus and the recipe, so a resumed run sees
+        the same shards."""
         size = self.recipe.run.shard_size
-        batch: list[Document] = []
-        dropped: list[Reject] = []
-        read, kept = 0, 0
-        seen: set[str] = set()
-        for item in self._records():
+        work = ShardWork(0, [])
+        kept = 0
+        for item, max_tokens in self._records():
             if limit is not None and kept >= limit:
                 break
-            read += 1
-            if isinstance(item, Document) and item.id in seen:
-                item = Reject("corpus", "duplicate_id", item.id)
+            work.records_read += 1
             if isinstance(item, Reject):
-                dropped.append(item)
+                work.corpus_rejects.append(item)
                 continue
-            seen.add(item.id)
             kept += 1
-            batch.append(item)
-            if len(batch) == size:
-                yield batch, dropped, read
-                batch, dropped, read = [], [], 0
-        if batch or dropped:
-            yield batch, dropped, read
+            work.documents.append(item)
+            if max_tokens:
+                work.token_limits[item.id] = max_tokens
+            if len(work.documents) == size:
+                yield work
+                work = ShardWork(work.number + 1, [])
+        if work.documents or work.corpus_rejects:
+            yield work
 
-    def _records(self) -> Iterator[Document | Reject]:
+    def _records(self) -> Iterator[tuple[Document | Reject, int]]:
+        """The records of every corpus in order, ids unique across them, each with its
+        corpus's `max_tokens` (0: none)."""
+        seen: set[str] = set()
         for config in self.recipe.corpus:
-            for item in read_corpus(config, config.resolved_path()):
-                if isinstance(item, Document) and config.max_tokens:
-                    self._token_limits[item.id] = config.max_tokens
-                yield item
+            for item in without_duplicate_ids(read_corpus(config, config.resolved_path()), seen):
+                yield item, config.max_tokens
 
     def _generation_manifest(self, rejects: RejectLog, resumed: int, engine_stats: dict[str, Any],
                              seconds: float) -> dict[str, Any]:
@@ -379,17 +378,12 @@ def update_manifest(folder: RunFolder, manifest: dict[str, Any], recipe: Recipe,
 
 def _counts_by(folder: Path, columns: tuple[str, ...]) -> dict[str, Any]:
     """Row counts per value of each column, and per task and query language."""
-    counts: dict[str, dict[str, int]] = {c: {} for c in columns}
+    tables = [pq.read_table(path, columns=list(columns)) for path in sorted(folder.glob("*.parquet"))]
     by_task: dict[str, dict[str, int]] = {}
-    for path in sorted(folder.glob("*.parquet")):
-        table = pq.read_table(path, columns=list(columns))
-        for column in columns:
-            for entry in table.column(column).value_counts().to_pylist():
-                key = entry["values"]
-                counts[column][key] = counts[column].get(key, 0) + entry["counts"]
+    for table in tables:
         for task, language in zip(table.column("task").to_pylist(), table.column("query_language").to_pylist()):
             by_task.setdefault(task, {})[language] = by_task.setdefault(task, {}).get(language, 0) + 1
-    result: dict[str, Any] = {c: dict(sorted(v.items())) for c, v in counts.items()}
+    result: dict[str, Any] = count_values(tables, columns)
     result["task_query_language"] = {t: dict(sorted(v.items())) for t, v in sorted(by_task.items())}
     return result
 

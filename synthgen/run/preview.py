@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from synthgen.corpus.readers import Document, read_corpus
 from synthgen.engines.base import Embedder
 from synthgen.errors import UserError
@@ -55,6 +57,19 @@ def render_prompts(recipe: Recipe, doc_index: int, embedder: Embedder | None = N
                              "schema": request.schema, "seed": request.seed,
                              "assumed": _assume_answer(stage.apply, item, request.schema)})
     return rendered
+
+
+def prompt_lines(rendered: list[dict[str, Any]]) -> list[str]:
+    """`render_prompts` as text: per entry a header, each message, the schema and the
+    answer the preview assumed (each string one printed line, some with line breaks)."""
+    lines = []
+    for entry in rendered:
+        lines.append(f"===== {entry['task']} / variant {entry['variant']} / stage {entry['stage']} "
+                     f"({entry['template']}.j2, seed {entry['seed']})")
+        lines += [f"--- {message['role']}\n{message['content']}" for message in entry["messages"]]
+        lines.append(f"--- output schema\n{orjson.dumps(entry['schema']).decode()}")
+        lines.append(f"--- (preview assumes the answer {orjson.dumps(entry['assumed']).decode()})\n")
+    return lines
 
 
 def _assume_answer(apply, item, schema: dict[str, Any]) -> dict[str, Any]:

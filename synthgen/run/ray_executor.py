@@ -32,6 +32,7 @@ from synthgen.tasks.brainstorm import BrainstormReport
 from synthgen.errors import UserError
 from synthgen.personas.library import Persona
 from synthgen.config.recipe import Recipe
+from synthgen.run.executors import Executor
 from synthgen.run.shard_worker import ShardResult, ShardWork, ShardWorker
 
 
@@ -54,10 +55,10 @@ def _brainstorm(recipe: Recipe, personas: list[Persona], prompts_root: str, task
     return pickle.dumps(ShardWorker(recipe, personas, prompts_root).brainstorm(task))
 
 
-class RayExecutor:
+class RayExecutor(Executor):
     """Runs shard work on a Ray cluster: `address` is a running cluster's address
     (`ray start --head` prints it; "auto" finds the local one), or None to start Ray
-    inside this process (one machine)."""
+    inside this process (one machine). The engines live in the actors: no `engine_stats`."""
 
     def __init__(self, recipe: Recipe, personas: list[Persona], prompts_root: Path, staging: Path,
                  address: str | None):

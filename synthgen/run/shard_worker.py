@@ -95,6 +95,10 @@ class ShardWorker:
             self._embedder = load_embedder(self.recipe.embedder)
         return self._embedder
 
+    def engine_stats(self) -> dict[str, Any]:
+        """The generator's counters (`Generator.stats`); none before it is loaded."""
+        return dict(self._generator.stats) if self._generator is not None else {}
+
     def restore(self, ideas: dict[str, Any]) -> None:
         """Give the tasks their brainstormed ideas (label sets, task definitions)."""
         for name, task_ideas in ideas.items():
@@ -112,7 +116,7 @@ class ShardWorker:
         documents = self._fit_to_context(work.documents, work.token_limits, result)
         items = self.plan(documents, result)
         if work.standalone:
-            items += [i for t in self.tasks.values() if hasattr(t, "standalone_items") for i in t.standalone_items()]
+            items += [item for task in self.tasks.values() for item in task.standalone_items()]
         result.work_items = len(items)
         result.documents = documents
         self._generate(items, result)
@@ -126,11 +130,11 @@ class ShardWorker:
                         result: ShardResult) -> list[Document]:
         """Documents cut to the tokens their prompts can hold, flagged `truncated`: the
         generator's context minus the longest completion and a reserve for the template,
-        or the corpus's `max_tokens` when smaller."""
+        or the corpus's `max_tokens` when smaller; cut by `Generator.fit_text`."""
         if not documents:
             return []
         generator = self.generator
-        context = getattr(generator, "context_length", None)
+        context = generator.context_length
         longest = max([t.config.max_tokens or self.recipe.generator.max_tokens for t in self.tasks.values()])
         budget = context - longest - PROMPT_RESERVE_TOKENS if context else None
         if budget is not None and budget < MIN_DOCUMENT_TOKENS:
@@ -139,7 +143,7 @@ class ShardWorker:
         fitted = []
         for document in documents:
             bounds = [x for x in (budget, limits.get(document.id)) if x]
-            text = _fit(generator, document.text, min(bounds)) if bounds else document.text
+            text = generator.fit_text(document.text, min(bounds)) if bounds else document.text
             if text != document.text:
                 document = dataclasses.replace(document, text=text, truncated=True)
                 result.documents_truncated += 1
@@ -187,11 +191,3 @@ class ShardWorker:
                 result.requests += stats.requests
                 result.completion_tokens += stats.completion_tokens
             result.rows += [task.to_row(item) for item in live]
-
-
-def _fit(generator: Generator, text: str, max_tokens: int) -> str:
-    """`text` within `max_tokens` tokens: by the generator's tokenizer when it has one,
-    else by 3 characters per token (a safe bound for most tokenizers)."""
-    if hasattr(generator, "fit_text"):
-        return generator.fit_text(text, max_tokens)
-    return text if len(text) <= 3 * max_tokens else text[: 3 * max_tokens].rsplit(" ", 1)[0]

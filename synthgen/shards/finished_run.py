@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from synthgen.errors import UserError
-from synthgen.run.output import RunFolder
+from synthgen.run.output import RunFolder, count_values
 from synthgen.config.recipe import redact_recipe
 from synthgen.generation.rows import ROW_SCHEMA
 
@@ -134,12 +134,7 @@ class FinishedRun:
 
     def counted(self, column: str) -> dict[str, int]:
         """Rows per value of `column`, counted in the final shards."""
-        counted: dict[str, int] = {}
-        for batch in self.batches([column]):
-            for entry in batch.column(column).value_counts().to_pylist():
-                key = entry["values"] if entry["values"] is not None else ""
-                counted[key] = counted.get(key, 0) + entry["counts"]
-        return dict(sorted(counted.items()))
+        return count_values(self.batches([column]), [column])[column]
 
     def task_gates(self, task: str) -> tuple[str, ...]:
         """The per-row gates that applied to `task` (the recipe's list, else the task's default)."""

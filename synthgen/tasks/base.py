@@ -11,13 +11,16 @@ of the row's texts the generator wrote, and the row of the contract with every c
 from __future__ import annotations
 
 import random
-from typing import Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from synthgen.corpus.readers import Document
 from synthgen.engines.models import public_model_id
 from synthgen.config.recipe import CODE_LANGUAGES, SAME_LANGUAGE, Recipe, TaskConfig
 from synthgen.generation.rows import row_id
 from synthgen.generation.work import Stage, WorkItem
+
+if TYPE_CHECKING:
+    from synthgen.tasks.brainstorm import Brainstormer, BrainstormReport
 
 
 class Task(Protocol):
@@ -29,6 +32,24 @@ class Task(Protocol):
     takes_code: bool
     generated_fields: tuple[str, ...]
     source_in_corpus: bool
+    brainstorm_templates: tuple[str, ...]
+    makes_standalone_items: bool
+
+    def needs_brainstorm(self) -> bool:
+        """Whether the run brainstorms for this task before generating (`prepare`)."""
+        ...
+
+    def prepare(self, brainstormer: Brainstormer) -> BrainstormReport:
+        """The brainstorm step (label sets, task definitions); the ideas stay on the task."""
+        ...
+
+    def restore(self, ideas: list[Any]) -> None:
+        """Take the ideas an earlier `prepare` brainstormed (a resumed run, another worker)."""
+        ...
+
+    def standalone_items(self) -> list[WorkItem]:
+        """The items made from no corpus document (corpus-free tasks)."""
+        ...
 
     def accepts(self, document: Document) -> bool:
         """Whether this task can make an item from `document`."""
@@ -59,7 +80,12 @@ def weighted_choice(rng: random.Random, weights: dict[str, float]) -> str:
 
 
 class BaseTask:
-    """Shared behaviour of task types; subclasses set the class attributes and stages."""
+    """Shared behaviour of task types; subclasses set the class attributes and stages.
+
+    The optional steps are declared here with defaults that do nothing, and a task that
+    has one overrides them: a brainstorm before generation (`needs_brainstorm`,
+    `prepare`, `restore`, `brainstorm_templates`) and items made from no corpus document
+    (`makes_standalone_items`, `standalone_items`)."""
 
     name = ""
     default_gates: tuple[str, ...] = ()
@@ -68,6 +94,8 @@ class BaseTask:
     takes_code = False
     generated_fields: tuple[str, ...] = ("query",)  # the row's texts the generator wrote (the generic gate)
     source_in_corpus = True  # False: source_id names no corpus document (the topic gate does not apply)
+    brainstorm_templates: tuple[str, ...] = ()  # the templates `prepare` uses
+    makes_standalone_items = False  # True: `standalone_items` gives items (the run adds a last, corpus-free shard)
 
     def __init__(self, recipe: Recipe):
         self.recipe = recipe
@@ -76,6 +104,18 @@ class BaseTask:
 
     def accepts(self, document: Document) -> bool:
         return is_code(document) == self.takes_code
+
+    def needs_brainstorm(self) -> bool:
+        return False
+
+    def prepare(self, brainstormer: Brainstormer) -> BrainstormReport:
+        raise NotImplementedError(f"task {self.name!r} has no brainstorm step")
+
+    def restore(self, ideas: list[Any]) -> None:
+        """Nothing to restore: a task without a brainstorm step has no ideas."""
+
+    def standalone_items(self) -> list[WorkItem]:
+        return []
 
     def row_gates(self) -> tuple[str, ...]:
         return tuple(self.config.gates) or self.default_gates
@@ -122,6 +162,3 @@ class BaseTask:
         assert not unknown, f"not in the row contract: {unknown}"
         row.update(columns)
         return row
-
-
-TaskFactory = Callable[[Recipe], Task]

@@ -44,6 +44,7 @@ class CorpusFreeTask(BaseTask):
     checks_positive_language = True
     generated_fields = ("query", "positive", "negatives")
     source_in_corpus = False  # source_id names the brainstormed task definition
+    makes_standalone_items = True  # its items come from the task definitions, not from the corpus
 
     def __init__(self, recipe: Recipe):
         super().__init__(recipe)

@@ -26,9 +26,12 @@ from rapidfuzz import fuzz, process
 
 from synthgen.corpus.language_id import language_name
 from synthgen.config.recipe import Recipe, RetrievalTaskConfig
-from synthgen.generation.rows import DIFFICULTIES, QUESTION_TYPES
 from synthgen.tasks.base import BaseTask
 from synthgen.generation.work import Stage, WorkItem
+
+# The values stage 1 chooses from (the enums of `prompts/retrieval/configure.j2`).
+QUESTION_TYPES = ("keywords", "acquire_knowledge", "summary", "yes_or_no", "background")
+DIFFICULTIES = ("high_school", "university", "phd")
 
 
 class RetrievalTask(BaseTask):

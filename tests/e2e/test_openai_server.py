@@ -24,7 +24,8 @@ from synthgen.engines.openai_engine import OpenAIGenerator
 from synthgen.run.ledger import GENERATED, audit_run
 from synthgen.engines.models import public_model_id, resolve_model
 from synthgen.personas.library import load_personas
-from synthgen.generation.rows import DIFFICULTIES, QUESTION_TYPES, ROW_SCHEMA
+from synthgen.generation.rows import ROW_SCHEMA
+from synthgen.tasks.retrieval import DIFFICULTIES, QUESTION_TYPES
 from tests.e2e.conftest import GENERATION_ONLY_GATES, REPO
 from tests.e2e.servers import FAULTS, FaultProxy, fault_schedule, start_vllm_server, stop_server
 

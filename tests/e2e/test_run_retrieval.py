@@ -14,7 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from synthgen.personas.library import load_personas
-from synthgen.generation.rows import DIFFICULTIES, QUESTION_TYPES, ROW_SCHEMA, row_id
+from synthgen.generation.rows import ROW_SCHEMA, row_id
+from synthgen.tasks.retrieval import DIFFICULTIES, QUESTION_TYPES
 
 pytestmark = pytest.mark.engine
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from synthgen.generation.rows import QUESTION_TYPES
+from synthgen.tasks.retrieval import QUESTION_TYPES
 from synthgen.tasks import TASK_TYPES
 from tests.e2e.conftest import synthgen_cli
 

@@ -8,7 +8,7 @@ import hashlib
 import numpy as np
 import orjson
 
-from synthgen.engines.base import GenerationOutput
+from synthgen.engines.base import GenerationOutput, Generator
 
 WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma".split()
 
@@ -27,7 +27,7 @@ def fake_value(schema: dict, seed: int, key: str = ""):
     return f"{lead} {' '.join(words)} {seed % 9973}"[: schema.get("maxLength", 200)]
 
 
-class SeededEngine:
+class SeededEngine(Generator):
     """Answers each request from (seed, schema) alone; can be told to die at call N."""
 
     model_id = "seeded"

@@ -10,7 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from synthgen.corpus.readers import Document, Reject, count_records, detect_format, read_corpus
+from synthgen.corpus.readers import (Document, Reject, count_records, detect_format, read_corpus,
+                                     without_duplicate_ids)
 from synthgen.errors import UserError
 from synthgen.config.recipe import CorpusConfig
 
@@ -145,6 +146,16 @@ def test_duplicate_ids(tmp_path):
     assert items[:2] == [Document("a", EN, "en"), Document("b", EN2, "en")]
     _assert_reject(items[2], "duplicate_id", "a")
     _assert_reject(items[3], "duplicate_id", "a")
+
+
+def test_duplicate_ids_across_several_streams_share_the_seen_ids():
+    seen: set[str] = set()
+    first = list(without_duplicate_ids([Document("a", EN, "en"), Reject("corpus", "too_short", "b")], seen))
+    second = list(without_duplicate_ids([Document("a", DE, "de"), Document("b", EN2, "en")], seen))
+    assert first == [Document("a", EN, "en"), Reject("corpus", "too_short", "b")]
+    _assert_reject(second[0], "duplicate_id", "a")
+    assert second[1] == Document("b", EN2, "en")  # a reject takes no id
+    assert seen == {"a", "b"}
 
 
 def test_language_is_detected_when_the_column_is_absent(tmp_path):

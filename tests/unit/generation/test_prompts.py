@@ -11,7 +11,7 @@ import pytest
 
 from synthgen.errors import UserError
 from synthgen.generation.prompts import DEFAULT_PROMPTS_DIR, PromptLibrary
-from synthgen.generation.rows import DIFFICULTIES, QUESTION_TYPES
+from synthgen.tasks.retrieval import DIFFICULTIES, QUESTION_TYPES
 
 REPO = Path(__file__).resolve().parents[3]
 PASSAGE = ("A sourdough starter is a mixture of flour and water that hosts wild yeasts and lactic "

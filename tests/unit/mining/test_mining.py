@@ -14,7 +14,7 @@ import sys
 import numpy as np
 import pytest
 
-from synthgen.mining.hard_negatives import MiningConfig, MiningResult, mine_negatives
+from synthgen.mining.hard_negatives import MiningConfig, MiningResult, mine_negatives, mining_advice
 
 NONE = dict(relative_margin=None)  # no filtering at all, to test one knob at a time
 
@@ -178,6 +178,7 @@ def test_report_and_advice_name_the_knobs_to_turn():
     assert advice[-1] == ("Could not find enough negatives for 1 queries (100.00%); consider increasing "
                           "range_max, lowering range_min, lowering relative_margin or raising max_score.")
     assert mine(DOCS).advice() == ["Skipped 2 candidate negatives (20.00%) due to relative_margin=0.05."]
+    assert mining_advice(result.report) == advice  # from the report alone, as finalize computes it
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -11,7 +11,8 @@ import pytest
 
 from synthgen.corpus.readers import Reject
 from synthgen.errors import UserError
-from synthgen.run.output import RejectLog, RunFolder, ShardWriter, atomic_write_bytes, file_sha256, write_parquet
+from synthgen.run.output import (RejectLog, RunFolder, ShardWriter, atomic_write_bytes, count_values, file_sha256,
+                                 write_parquet)
 from synthgen.generation.rows import ROW_SCHEMA, rows_to_table
 
 
@@ -219,3 +220,14 @@ def test_reject_log_serializes_unusual_details(tmp_path):
     (line,) = (tmp_path / "corpus.jsonl").read_bytes().splitlines()
     assert orjson.loads(line)["path"] == "x/y"
     assert orjson.loads(line)["text"] == "línea\nzwei"
+
+
+def test_count_values_adds_up_tables_and_batches_per_column():
+    rows = [make_row(i) for i in range(5)]
+    rows[1]["query_language"] = "fr"
+    rows[2]["persona"] = None  # a null counts as ""
+    first, second = rows_to_table(rows[:3]), rows_to_table(rows[3:])
+    counts = count_values([first, *second.to_batches()], ["query_language", "persona", "task"])
+    assert counts == {"query_language": {"en": 4, "fr": 1}, "persona": {"": 1, "a baker": 4}, "task": {"retrieval": 5}}
+    assert list(counts["query_language"]) == ["en", "fr"]  # values sorted
+    assert count_values([], ["task"]) == {"task": {}}

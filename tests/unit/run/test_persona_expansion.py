@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 import synthgen.engines
 from synthgen.cli import app
 from synthgen.corpus.readers import Document
-from synthgen.engines.base import GenerationOutput
+from synthgen.engines.base import GenerationOutput, Generator
 from synthgen.errors import UserError
 from synthgen.corpus.text import normalize_text
 from synthgen.run.persona_expansion import (
@@ -40,7 +40,7 @@ def answer(*personas: str, domains=("cooking",)) -> str:
     return orjson.dumps({"personas": [{"persona": p, "domains": list(domains)} for p in personas]}).decode()
 
 
-class ScriptedGenerator:
+class ScriptedGenerator(Generator):
     """Answers each request with `script(user_message, seed)`; records every call."""
 
     model_id = "fake/scripted"

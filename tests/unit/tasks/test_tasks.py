@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 from synthgen.corpus.readers import Document
-from synthgen.engines.base import GenerationOutput
+from synthgen.engines.base import GenerationOutput, Generator
 from synthgen.generation.stages import build_requests, run_stage
 from synthgen.personas.library import Persona
 from synthgen.generation.prompts import PromptLibrary
@@ -39,7 +39,7 @@ TASK_TABLES = {
 }
 
 
-class Scripted:
+class Scripted(Generator):
     """A generator that answers with the given texts, in order (finish_reason per text)."""
 
     model_id = "scripted"
@@ -197,6 +197,22 @@ def test_classification_without_label_sets_takes_no_documents_until_brainstormed
     recipe = build_recipe({"name": "t", "corpus": [{"path": "x"}], "tasks": {"classification": {}}})
     task = build_tasks(recipe)["classification"]
     assert not task.accepts(TEXT)
+
+
+@pytest.mark.parametrize("task_name", sorted(TASK_TYPES))
+def test_optional_steps_are_declared_by_every_task(task_name):
+    """Brainstorm and standalone items are defaults of the base class: the run asks no task
+    whether it has them."""
+    task = build_tasks(recipe_for(task_name))[task_name]
+    brainstorms = {"classification": False, "corpus_free": True}  # classification: the recipe gives label sets
+    assert task.needs_brainstorm() is brainstorms.get(task_name, False)
+    assert bool(task.brainstorm_templates) is (task_name in brainstorms)
+    assert task.makes_standalone_items is (task_name == "corpus_free")
+    assert task.standalone_items() == []  # corpus_free: no definitions brainstormed yet
+    if task_name not in brainstorms:
+        task.restore([])  # nothing to restore
+        with pytest.raises(NotImplementedError):
+            task.prepare(None)
 
 
 def test_code_to_code_queries_keep_their_lines_and_record_the_programming_language():

@@ -1,0 +1,79 @@
+"""`synthgen filter` and `synthgen mine`: the finalize pass again, over a finished run.
+
+Both start from the run's generated rows (OUT/generated/), never from its final shards,
+so the same settings give the same shards and a looser threshold brings rows back. The
+recipe is the one the manifest recorded, with `--set` overrides of one table only
+(`gates.*` for filter, `mining.*` for mine); no engine is loaded, only the embedder.
+
+The run comes in opened (`synthgen.shards.finished_run.FinishedRun.open`, which has
+checked the manifest's JSON types); this module asks only for what `OpenedRun` names, so
+it does not import the layer above it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import orjson
+
+from synthgen.config.recipe import apply_override, build_recipe
+from synthgen.engines import Embedder, load_embedder
+from synthgen.errors import UserError
+from synthgen.run.finalize import FinalizeReport, Finalizer
+from synthgen.run.output import RunFolder
+from synthgen.run.owned_folders import require_owned
+from synthgen.run.pipeline import update_manifest
+
+_NEEDED = ("recipe", "counts", "generation_removals")  # what a finished run's manifest has
+
+
+class OpenedRun(Protocol):
+    """What a finalize pass reads of a finished run (a `FinishedRun`)."""
+
+    folder: RunFolder
+    manifest: dict[str, Any]
+
+    @property
+    def recipe(self) -> dict[str, Any]:
+        """The manifest's recipe, credentials redacted."""
+        ...
+
+
+@dataclass(frozen=True)
+class Refinalized:
+    """A finalize pass over a finished run: its report and how long it took."""
+
+    report: FinalizeReport
+    seconds: float
+
+    def lines(self) -> list[str]:
+        """What the command prints: rows in and kept, removals by reason, mining advice."""
+        report = self.report
+        return ([f"{report.rows_in} generated rows -> {report.rows_out} kept ({self.seconds:.1f} s)"]
+                + [f"  removed {reason}: {count}" for reason, count in report.removals.items()]
+                + [f"  {line}" for line in report.advice])
+
+
+def refinalize(run: OpenedRun, overrides: list[str], allowed: str, command: str,
+               embedder: Embedder | None = None) -> Refinalized:
+    """Run the gates and mining again over `run`'s generated rows with the recipe it was
+    made with, changed by `overrides` (`key=value`, each under `allowed`, e.g. "gates."),
+    and record the pass in its manifest. `command` names the command in messages."""
+    started = time.perf_counter()
+    require_owned(run.folder.root, "run", command)
+    missing = [key for key in _NEEDED if run.manifest.get(key) is None]
+    if missing:
+        raise UserError(f"{run.folder.manifest}: lacks {', '.join(missing)} (not written by a finished synthgen "
+                        f"run): rerun `synthgen run RECIPE --out {run.folder.root}` to finish it")
+    data = orjson.loads(orjson.dumps(run.recipe))  # a deep copy: overrides change nested tables
+    for item in overrides:
+        if not item.strip().startswith(allowed):
+            raise UserError(f"--set {item}: this command changes only {allowed}* keys")
+        apply_override(data, item)
+    recipe = build_recipe(data)
+    report = Finalizer(run.folder, recipe, embedder or load_embedder(recipe.embedder)).run()
+    run.manifest.setdefault("timings", {})
+    update_manifest(run.folder, run.manifest, recipe, report, run.manifest["timings"].get("total_seconds", 0.0))
+    return Refinalized(report, time.perf_counter() - started)

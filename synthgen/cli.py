@@ -82,7 +82,7 @@ def run(
     from synthgen.run.executors import ShardSpec
     from synthgen.run.pipeline import Pipeline
     from synthgen.run.progress import summary_lines
-    from synthgen.config.recipe import load_recipe
+    from synthgen.config.loader import load_recipe
 
     loaded = load_recipe(recipe, set_)
     target = out or Path(loaded.output)
@@ -135,7 +135,7 @@ def render(
 
     Example: synthgen render recipes/demo.toml --doc 3
     """
-    from synthgen.config.recipe import load_recipe
+    from synthgen.config.loader import load_recipe
     from synthgen.run.preview import render_prompts
 
     rendered = render_prompts(load_recipe(recipe, set_), doc)
@@ -191,7 +191,7 @@ def _refinalize(run_dir: Path, overrides: list[str], allowed: str, command: str)
     from synthgen.shards.finished_run import FinishedRun
     from synthgen.run.owned_folders import require_owned
     from synthgen.run.pipeline import update_manifest
-    from synthgen.config.recipe import apply_override, build_recipe
+    from synthgen.config.loader import apply_override, build_recipe
 
     started = time.perf_counter()
     run = FinishedRun.open(run_dir)
@@ -405,7 +405,7 @@ def personas_search(
     """
     from synthgen.engines.embedders import load_embedder
     from synthgen.personas.library import PersonaIndex, load_personas
-    from synthgen.config.recipe import EmbedderConfig
+    from synthgen.config.run import EmbedderConfig
 
     index = PersonaIndex(load_personas(library), load_embedder(EmbedderConfig(model=embedder)))
     for rank, (persona, score) in enumerate(index.search([text], k)[0], start=1):
@@ -442,7 +442,8 @@ def personas_expand(
     from synthgen.engines import load_generator
     from synthgen.run.persona_expansion import check_output_path, expand_personas, read_documents, write_personas
     from synthgen.personas.library import load_personas
-    from synthgen.config.recipe import CorpusConfig, GeneratorConfig
+    from synthgen.config.run import GeneratorConfig
+    from synthgen.config.sources import CorpusConfig
 
     if not corpus.exists():
         raise UserError(f"--corpus: {corpus} does not exist")

@@ -25,7 +25,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from synthgen.gates.base import GateContext, Verdict, normalize_text
-from synthgen.config.recipe import LeakageGateConfig
+from synthgen.config.quality import LeakageGateConfig
 
 
 def longest_copied_run(query_words: list[str], passage_words: list[str]) -> int:

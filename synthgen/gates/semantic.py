@@ -30,8 +30,8 @@ from typing import Any, Sequence
 from synthgen.gates.base import GateContext, Verdict
 from synthgen.gates.cosine import positive_ranks
 from synthgen.gates.generic import generic_rule
-from synthgen.config.recipe import (CODE_LANGUAGES, GenericGateConfig, InstructionGateConfig, PositiveLengthGateConfig,
-                             TopicGateConfig)
+from synthgen.config.languages import CODE_LANGUAGES
+from synthgen.config.quality import GenericGateConfig, InstructionGateConfig, PositiveLengthGateConfig, TopicGateConfig
 
 # snake_case, camelCase / PascalCase with an inner capital, dotted.names, kebab-case-names.
 _IDENTIFIER = re.compile(r"^\W*(?:\w+_\w+|[a-z]+[A-Z]\w*|[A-Z][a-z]+[A-Z]\w*|\w+\.\w+\S*|\w+-\w+-\w+\S*)\W*$")

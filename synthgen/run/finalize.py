@@ -35,9 +35,11 @@ from synthgen.gates.leakage import LeakageFilter
 from synthgen.corpus.near_dup import NearDupConfig, find_near_duplicates
 from synthgen.gates.semantic import GenericTextFilter, InstructionFilter, PositiveLengthFilter, TopicFilter
 from synthgen.gates.translation import TranslationFilter
-from synthgen.mining.hard_negatives import MiningConfig, MiningResult, mine_negatives
+from synthgen.config.quality import MiningConfig
+from synthgen.mining.hard_negatives import MiningResult, mine_negatives
 from synthgen.run.output import RejectLog, RunFolder, ShardWriter, replace_folder
-from synthgen.config.recipe import CODE_LANGUAGES, Recipe
+from synthgen.config.languages import CODE_LANGUAGES
+from synthgen.config.recipe import Recipe
 from synthgen.generation.rows import rows_to_table, stable_int
 from synthgen.tasks import Task, build_tasks
 

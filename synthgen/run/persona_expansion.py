@@ -41,7 +41,8 @@ from synthgen.corpus.near_dup import NearDupConfig, find_near_duplicates
 from synthgen.generation.parsing import parse_json_output
 from synthgen.personas.library import DOCUMENT_PREFIX_CHARS, Persona
 from synthgen.generation.prompts import PromptLibrary
-from synthgen.config.recipe import CorpusConfig, GeneratorConfig
+from synthgen.config.run import GeneratorConfig
+from synthgen.config.sources import CorpusConfig
 from synthgen.generation.rows import stable_hash, stable_int
 
 RELATIONS = ("read", "write", "like", "dislike")

@@ -24,7 +24,8 @@ from typing import Any
 from synthgen.corpus.readers import Document
 from synthgen.gates.base import normalize_text
 from synthgen.corpus.language_id import language_name
-from synthgen.config.recipe import BitextTaskConfig, Recipe
+from synthgen.config.recipe import Recipe
+from synthgen.config.tasks import BitextTaskConfig
 from synthgen.tasks.base import BaseTask, Stage, WorkItem, is_code, weighted_choice
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+")

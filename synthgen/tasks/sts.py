@@ -18,7 +18,8 @@ from typing import Any
 
 from synthgen.gates.base import normalize_text
 from synthgen.corpus.language_id import language_name
-from synthgen.config.recipe import Recipe, StsTaskConfig
+from synthgen.config.recipe import Recipe
+from synthgen.config.tasks import StsTaskConfig
 from synthgen.tasks.base import BaseTask, Stage, WorkItem
 
 

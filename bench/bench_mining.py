@@ -74,7 +74,8 @@ def worker(side: str, data: Path) -> None:
 
 
 def run_ours(queries, docs, positives, side, prepare_only=False, prepared=None):
-    from synthgen.mining.hard_negatives import MiningConfig, mine_negatives
+    from synthgen.config.quality import MiningConfig
+    from synthgen.mining.hard_negatives import mine_negatives
 
     if prepare_only:
         return None

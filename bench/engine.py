@@ -47,7 +47,7 @@ GENERATOR = "builtin:smollm2-135m-instruct"
 
 
 def recipe(max_tokens: int):
-    from synthgen.config.recipe import build_recipe
+    from synthgen.config.loader import build_recipe
 
     return build_recipe({
         "name": "bench", "seed": 20250605, "corpus": [{"path": str(CORPUS)}],

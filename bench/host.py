@@ -84,7 +84,7 @@ def prepare(n_rows: int, seed: int = 0):
     """(task, prompts, sampling, items, replay engine) for `n_rows` stage-2 work items."""
     from synthgen.engines.base import GenerationOutput
     from synthgen.generation.prompts import PromptLibrary
-    from synthgen.config.recipe import build_recipe
+    from synthgen.config.loader import build_recipe
     from synthgen.tasks import build_tasks
 
     recipe = build_recipe({"name": "bench", "corpus": [{"path": "x"}],
@@ -152,7 +152,7 @@ def language_gate_rate(rows_or_items, n: int) -> dict:
     """Rows/s of the language gate (lingua) on `n` of the queries, its model loaded first."""
     from synthgen.gates.base import GateContext
     from synthgen.gates.language import LanguageFilter
-    from synthgen.config.recipe import LanguageGateConfig
+    from synthgen.config.quality import LanguageGateConfig
 
     rows = [{"query": q, "query_language": lang, "positive": "", "document_language": lang}
             for q, lang in rows_or_items[:n]]

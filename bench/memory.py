@@ -69,7 +69,7 @@ class HashingEmbedder:
 
 
 def bench_recipe():
-    from synthgen.config.recipe import build_recipe
+    from synthgen.config.loader import build_recipe
 
     return build_recipe({"name": "bench-memory", "seed": 7, "corpus": [{"path": "synthetic"}],
                          "tasks": {"retrieval": {}},

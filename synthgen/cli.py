@@ -82,7 +82,7 @@ def run(
     from synthgen.run.executors import ShardSpec
     from synthgen.run.pipeline import Pipeline
     from synthgen.run.progress import summary_lines
-    from synthgen.config.recipe import load_recipe
+    from synthgen.config.loader import load_recipe
 
     loaded = load_recipe(recipe, set_)
     target = out or Path(loaded.output)
@@ -135,8 +135,9 @@ def render(
 
     Example: synthgen render recipes/demo.toml --doc 3
     """
-    from synthgen.config.recipe import load_recipe
-    from synthgen.run.preview import prompt_lines, render_prompts
+    from synthgen.config.loader import load_recipe
+    from synthgen.run.preview import render_prompts
+    from synthgen.run.preview import prompt_lines
 
     rendered = render_prompts(load_recipe(recipe, set_), doc)
     if as_json:
@@ -371,7 +372,7 @@ def personas_search(
     """
     from synthgen.engines.embedders import load_embedder
     from synthgen.personas.library import PersonaIndex, load_personas
-    from synthgen.config.recipe import EmbedderConfig
+    from synthgen.config.run import EmbedderConfig
 
     index = PersonaIndex(load_personas(library), load_embedder(EmbedderConfig(model=embedder)))
     for rank, (persona, score) in enumerate(index.search([text], k)[0], start=1):

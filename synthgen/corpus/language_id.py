@@ -8,13 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-UNDETERMINED = "und"
-
-
-def normalize_code(value: str) -> str:
-    """"en-US", "EN", "en_GB" -> "en"; anything else that is not two letters -> "und"."""
-    code = value.strip().replace("_", "-").split("-")[0].lower()
-    return code if len(code) == 2 and code.isalpha() else UNDETERMINED
+from synthgen.config.languages import UNDETERMINED
 
 
 @lru_cache(maxsize=None)

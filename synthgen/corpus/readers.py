@@ -20,8 +20,9 @@ import pyarrow as pa
 
 from synthgen.corpus.code_units import CodeUnit, read_code_units
 from synthgen.errors import UserError
-from synthgen.corpus.language_id import UNDETERMINED, detect_language, normalize_code
-from synthgen.config.recipe import CorpusConfig
+from synthgen.config.languages import UNDETERMINED, normalize_code
+from synthgen.corpus.language_id import detect_language
+from synthgen.config.sources import CorpusConfig
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ May import: config (and errors); generation calls engines, never the other way.
 from __future__ import annotations
 
 from synthgen.engines.base import Embedder, GenerationOutput, GenerationRequest, Generator
-from synthgen.config.recipe import EmbedderConfig, GeneratorConfig
+from synthgen.config.run import EmbedderConfig, GeneratorConfig
 
 
 def load_generator(config: GeneratorConfig, deterministic: bool = False) -> Generator:

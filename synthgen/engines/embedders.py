@@ -18,7 +18,8 @@ from synthgen.engines.base import Embedder
 from synthgen.engines.loading import model_errors
 from synthgen.errors import MissingDependencyError
 from synthgen.engines.models import public_model_id, resolve_model
-from synthgen.config.recipe import BUILTIN_USE_MULTILINGUAL, EmbedderConfig
+from synthgen.config.quality import BUILTIN_USE_MULTILINGUAL
+from synthgen.config.run import EmbedderConfig
 
 
 class SentenceTransformerEmbedder:

@@ -28,7 +28,8 @@ from synthgen.errors import UserError
 from synthgen.gates.calibration import ScoredPairs, calibrate, score_pairs, settings_table
 from synthgen.tasks.inverse_cloze import inverse_cloze_pair
 from synthgen.run.output import RunFolder
-from synthgen.config.recipe import Recipe, build_recipe, load_recipe
+from synthgen.config.loader import build_recipe, load_recipe
+from synthgen.config.recipe import Recipe
 
 FIXED_THRESHOLDS = (0.3, 0.5, 0.7)
 QUANTILES = (0.05, 0.1, 0.2)

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from synthgen.gates.base import GateContext, Verdict
-from synthgen.config.recipe import ConsistencyGateConfig, CosineGateConfig, MarginGateConfig
+from synthgen.config.quality import ConsistencyGateConfig, CosineGateConfig, MarginGateConfig
 
 
 class CosineFilter:

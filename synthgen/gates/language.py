@@ -16,7 +16,8 @@ from typing import Any
 
 from synthgen.gates.base import GateContext, Verdict
 from synthgen.corpus.language_id import language_confidences
-from synthgen.config.recipe import CODE_LANGUAGES, LanguageGateConfig
+from synthgen.config.languages import CODE_LANGUAGES
+from synthgen.config.quality import LanguageGateConfig
 
 
 class LanguageFilter:

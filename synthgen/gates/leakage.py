@@ -25,8 +25,8 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from synthgen.gates.base import GateContext, Verdict
+from synthgen.config.quality import LeakageGateConfig
 from synthgen.corpus.text import normalize_text
-from synthgen.config.recipe import LeakageGateConfig
 
 
 def longest_copied_run(query_words: list[str], passage_words: list[str]) -> int:

@@ -29,9 +29,10 @@ from typing import Any, Sequence
 from synthgen.gates.base import GateContext, Verdict
 from synthgen.gates.cosine import positive_ranks
 from synthgen.gates.generic import generic_rule
+from synthgen.config.languages import CODE_LANGUAGES
+from synthgen.config.quality import GenericGateConfig, InstructionGateConfig, PositiveLengthGateConfig, TopicGateConfig
 from synthgen.corpus.text import is_sentence
-from synthgen.config.recipe import (CODE_LANGUAGES, GenericGateConfig, InstructionGateConfig, PositiveLengthGateConfig,
-                             TopicGateConfig)
+
 
 class GenericTextFilter:
     name = "generic"

@@ -4,7 +4,7 @@ A 135M generator "translates" a 110-character English sentence into "Aufgabe" ("
 German, so the language gate passes it, and the recipe's embedder (English-only by
 default) cannot compare the two. Bitext mining (BUCC, Tatoeba; E5-mistral's S1/S2/S3,
 arXiv 2401.00368) asks one thing of a pair: that the translation says what the source
-says. Three checks, cheapest first (`TranslationGateConfig` in `synthgen/config/recipe.py`
+says. Three checks, cheapest first (`TranslationGateConfig` in `synthgen/config/quality.py`
 teaches the knobs and where the defaults come from):
 
 1. `translation_length`: the character ratio translation / source, divided by the ratio
@@ -25,7 +25,7 @@ import numpy as np
 
 from synthgen.engines.base import Embedder
 from synthgen.gates.base import GateContext, Verdict
-from synthgen.config.recipe import RECIPE_EMBEDDER, TranslationGateConfig
+from synthgen.config.quality import RECIPE_EMBEDDER, TranslationGateConfig
 
 # Characters a language writes for one English character, where far from 1: medians of
 # translation/source lengths over this machine's gettext catalogs (coreutils, apt, dpkg,

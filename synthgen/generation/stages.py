@@ -17,7 +17,7 @@ from synthgen.engines.base import GenerationRequest, Generator
 from synthgen.corpus.text import normalize_text
 from synthgen.generation.parsing import parse_json_output
 from synthgen.generation.prompts import PromptLibrary
-from synthgen.config.recipe import GeneratorConfig
+from synthgen.config.run import GeneratorConfig
 from synthgen.generation.rows import stable_int
 from synthgen.generation.work import Stage, WorkItem
 

@@ -52,66 +52,12 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from synthgen.config.quality import MiningConfig
+
 RULES = ("absolute_margin", "relative_margin", "max_score", "min_score")
 _HINTS = {"range_min": "lowering range_min", "absolute_margin": "lowering absolute_margin",
           "relative_margin": "lowering relative_margin", "max_score": "raising max_score",
           "min_score": "lowering min_score"}
-
-
-@dataclass(frozen=True)
-class MiningConfig:
-    """What counts as a hard negative; see the module docstring for each knob.
-
-    num_negatives: negatives per query. range_min / range_max: rank window over the surviving
-    candidates (range_max None: derived as in sentence-transformers). max_score / min_score:
-    absolute score bounds. absolute_margin / relative_margin: how far below the positive's score a
-    negative must stay. sampling_strategy: "top" or "random" (seeded by `seed`). use_faiss: search
-    with faiss' exact IndexFlatIP instead of numpy.
-    """
-
-    num_negatives: int = 3
-    range_min: int = 0
-    range_max: int | None = None
-    max_score: float | None = None
-    min_score: float | None = None
-    absolute_margin: float | None = None
-    relative_margin: float | None = 0.05
-    sampling_strategy: str = "top"
-    seed: int = 0
-    use_faiss: bool = False
-
-    def __post_init__(self) -> None:
-        def check(ok: bool, rule: str, name: str) -> None:
-            if not ok:
-                raise ValueError(f"{rule}, got {name}={getattr(self, name)!r}")
-
-        for name in ("num_negatives", "range_min", "seed"):
-            check(_is_int(getattr(self, name)), f"{name} must be an integer", name)
-        check(self.num_negatives >= 1, "num_negatives must be at least 1", "num_negatives")
-        check(self.range_min >= 0, "range_min must be non-negative", "range_min")
-        if self.range_max is not None:
-            check(_is_int(self.range_max), "range_max must be an integer or None", "range_max")
-            check(self.range_max > self.range_min, "range_max must be larger than range_min", "range_max")
-            check(self.range_max - self.range_min >= self.num_negatives,
-                  f"range_max - range_min must leave room for num_negatives={self.num_negatives}", "range_max")
-        for name in RULES:
-            value = getattr(self, name)
-            check(value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)
-                                    and math.isfinite(value)), f"{name} must be a finite number or None", name)
-        if self.max_score is not None and self.min_score is not None:
-            check(self.min_score <= self.max_score, f"min_score must not exceed max_score={self.max_score}",
-                  "min_score")
-        check(self.sampling_strategy in ("top", "random"), 'sampling_strategy must be "top" or "random"',
-              "sampling_strategy")
-        check(isinstance(self.use_faiss, bool), "use_faiss must be a bool", "use_faiss")
-
-    def resolved_range_max(self, max_blocked: int = 1) -> int:
-        """range_max, or sentence-transformers' default for it; `max_blocked` plays the role of its
-        `max_positives` (the most corpus entries any one query must skip as non-negatives)."""
-        if self.range_max is not None:
-            return self.range_max
-        filtered = any(v is not None for v in (self.absolute_margin, self.relative_margin, self.max_score))
-        return self.range_min + self.num_negatives * (10 if filtered else 1) + max_blocked
 
 
 @dataclass

@@ -31,7 +31,7 @@ import orjson
 from synthgen.publish import templates
 from synthgen.evaluation.results import summary_rows
 from synthgen.shards.finished_run import FinishedRun
-from synthgen.config.recipe import ROW_GATES
+from synthgen.config.quality import ROW_GATES
 
 ALL_CONFIG = "all"
 EXAMPLE_CHARS = 400  # longer example texts are cut in the card (never in the data)

@@ -1,11 +1,13 @@
 """From generated rows to final shards: quality gates, then hard-negative mining.
 
     generated/part-*.parquet ─┬─ global gates on (id, query, positive): exact dedup, near-dup
-                              └─ per part: leakage, language, cosine, consistency, mining
+                              └─ per part and task: the per-row gates (leakage, language,
+                                 cosine, consistency...), mining
                                  ──> data/train-*.parquet (+ rejects/gates-*.jsonl, mining.jsonl)
 
-Global gates see every row but only its id, query and positive, so memory stays small.
-Per-part steps see full rows and the corpus embeddings. Every run of this step starts
+Which gates there are, and their order, is `synthgen/gates/registry.py`. Global gates see
+every row but only its id, query and positive, so memory stays small. Per-part steps see
+full rows and the corpus embeddings. Every run of this step starts
 from `generated/` and rewrites `data/` and the gate rejects, so `synthgen filter` with
 the same settings changes nothing (idempotent), and loosening a threshold brings rows back.
 `data/` is replaced only once the new shards are complete.
@@ -18,7 +20,7 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -26,18 +28,16 @@ import pyarrow.parquet as pq
 from synthgen.corpus.readers import Reject
 from synthgen.engines.base import Embedder
 from synthgen.engines.threads import use_one_math_thread
+from synthgen.gates import registry
 from synthgen.gates.base import Gate, GateContext
 from synthgen.gates.calibration import Calibration, calibrate
-from synthgen.gates.cosine import ConsistencyFilter, CosineFilter, MarginFilter
-from synthgen.gates.exact import find_exact_duplicates
-from synthgen.gates.language import LanguageFilter
-from synthgen.gates.leakage import LeakageFilter
-from synthgen.corpus.near_dup import NearDupConfig, dedupe_texts, find_near_duplicates
-from synthgen.gates.semantic import GenericTextFilter, InstructionFilter, PositiveLengthFilter, TopicFilter
-from synthgen.gates.translation import TranslationFilter
-from synthgen.mining.hard_negatives import MiningConfig, mine_negatives, mining_advice
+from synthgen.gates.cosine import CosineFilter
+from synthgen.config.quality import MiningConfig
+from synthgen.corpus.near_dup import NearDupConfig, dedupe_texts
+from synthgen.mining.hard_negatives import mine_negatives, mining_advice
 from synthgen.run.output import RejectLog, RunFolder, ShardWriter, replace_folder
-from synthgen.config.recipe import CODE_LANGUAGES, Recipe
+from synthgen.config.languages import CODE_LANGUAGES
+from synthgen.config.recipe import Recipe
 from synthgen.generation.rows import rows_to_table, stable_int
 from synthgen.tasks import Task, build_tasks
 
@@ -80,24 +80,9 @@ class FinalizeReport:
 
 
 def task_gates(recipe: Recipe, task: Task) -> list[Gate]:
-    """The per-row gates for one task's rows: the task's gate list, in the recipe's order,
-    each only if enabled; consistency only where the positive is a corpus document, topic only
-    where the source is one."""
-    g, wanted = recipe.gates, set(task.row_gates())
-    cosine = g.cosine if task.config.min_cosine is None else dataclasses.replace(g.cosine, min_score=task.config.min_cosine)
-    candidates: list[tuple[str, bool, Callable[[], Gate]]] = [
-        ("leakage", g.leakage.enabled, lambda: LeakageFilter(g.leakage)),
-        ("generic", g.generic.enabled, lambda: GenericTextFilter(g.generic, task.generated_fields)),
-        ("instruction", g.instruction.enabled, lambda: InstructionFilter(g.instruction)),
-        ("positive_length", g.positive_length.enabled, lambda: PositiveLengthFilter(g.positive_length)),
-        ("language", g.language.enabled, lambda: LanguageFilter(g.language, task.checks_positive_language)),
-        ("translation", g.translation.enabled, lambda: TranslationFilter(g.translation)),
-        ("cosine", g.cosine.enabled, lambda: CosineFilter(cosine)),
-        ("margin", g.margin.enabled, lambda: MarginFilter(g.margin)),
-        ("consistency", g.consistency.enabled and task.positive_is_document, lambda: ConsistencyFilter(g.consistency)),
-        ("topic", g.topic.enabled and task.source_in_corpus, lambda: TopicFilter(g.topic)),
-    ]
-    return [make() for name, enabled, make in candidates if enabled and name in wanted]
+    """The per-row gates for one task's rows, in the order they apply
+    (`synthgen.gates.registry.task_gates`)."""
+    return registry.task_gates(recipe.gates, task)
 
 
 class Finalizer:
@@ -166,19 +151,8 @@ class Finalizer:
             ids += table.column("id").to_pylist()
             queries += table.column("query").to_pylist()
             positives += _shared_strings(table.column("positive"))
-        dropped: dict[str, tuple[str, dict[str, Any]]] = {}
-        if self.recipe.gates.exact_dedup:
-            for i, (reason, kept) in find_exact_duplicates(ids, queries, positives).items():
-                dropped[ids[i]] = (f"exact_dedup/{reason}", {"duplicate_of": ids[kept]})
-        near = self.recipe.gates.near_dup
-        if near.enabled:
-            live = [i for i in range(len(ids)) if ids[i] not in dropped]
-            config = NearDupConfig(threshold=near.threshold, ngram=near.ngram)
-            found = find_near_duplicates([ids[i] for i in live], [queries[i] for i in live], config)
-            for j, (kept, jaccard) in found.items():
-                dropped[ids[live[j]]] = ("near_dup/near_duplicate_query",
-                                         {"duplicate_of": ids[live[kept]], "jaccard": round(jaccard, 4)})
-        return dropped
+        found = registry.all_row_drops(self.recipe.gates, ids, queries, positives)
+        return {ids[i]: drop for i, drop in found.items()}
 
     def _drop_global(self, rows: list[dict], dropped: dict, rejects: RejectLog) -> list[dict]:
         kept = []

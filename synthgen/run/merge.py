@@ -28,7 +28,7 @@ from synthgen.run.finalize import Finalizer
 from synthgen.generation.stages import StageStats
 from synthgen.run.output import RejectLog, RunFolder, output_errors
 from synthgen.run.pipeline import RunState, generation_counts, update_manifest
-from synthgen.config.recipe import build_recipe
+from synthgen.config.loader import build_recipe
 
 
 def merge_runs(sources: list[Path], out: Path, overwrite: bool = False,

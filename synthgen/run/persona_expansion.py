@@ -42,7 +42,8 @@ from synthgen.generation.stages import run_stage
 from synthgen.generation.work import Stage, WorkItem
 from synthgen.personas.library import DOCUMENT_PREFIX_CHARS, Persona
 from synthgen.generation.prompts import PromptLibrary
-from synthgen.config.recipe import CorpusConfig, GeneratorConfig
+from synthgen.config.run import GeneratorConfig
+from synthgen.config.sources import CorpusConfig
 from synthgen.generation.rows import stable_hash, stable_int
 
 RELATIONS = ("read", "write", "like", "dislike")

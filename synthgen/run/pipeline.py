@@ -36,7 +36,8 @@ from synthgen.run.output import RejectLog, RunFolder, count_values, documents_ta
 from synthgen.personas.library import library_path, load_personas
 from synthgen.run.progress import RunProgress
 from synthgen.generation.prompts import PromptLibrary
-from synthgen.config.recipe import Recipe, build_recipe
+from synthgen.config.loader import build_recipe
+from synthgen.config.recipe import Recipe
 from synthgen.generation.rows import rows_to_table
 from synthgen.run.shard_worker import ShardResult, ShardWork, ShardWorker
 from synthgen.run.terminal import engine_output_to, terminal_stderr

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from synthgen.config.recipe import apply_override, build_recipe
+from synthgen.config.loader import apply_override, build_recipe
 from synthgen.engines import Embedder, load_embedder
 from synthgen.errors import UserError
 from synthgen.run.finalize import FinalizeReport, Finalizer

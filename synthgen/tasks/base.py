@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from synthgen.corpus.readers import Document
 from synthgen.engines.models import public_model_id
-from synthgen.config.recipe import CODE_LANGUAGES, SAME_LANGUAGE, Recipe, TaskConfig
+from synthgen.config.languages import CODE_LANGUAGES, SAME_LANGUAGE
+from synthgen.config.recipe import Recipe
+from synthgen.config.tasks import TaskConfig
 from synthgen.generation.rows import row_id
 from synthgen.generation.work import Stage, WorkItem
 

@@ -24,7 +24,8 @@ from typing import Any
 from synthgen.corpus.readers import Document
 from synthgen.corpus.text import normalize_text
 from synthgen.corpus.language_id import language_name
-from synthgen.config.recipe import BitextTaskConfig, Recipe
+from synthgen.config.recipe import Recipe
+from synthgen.config.tasks import BitextTaskConfig
 from synthgen.tasks.base import BaseTask, is_code, weighted_choice
 from synthgen.generation.work import Stage, WorkItem
 

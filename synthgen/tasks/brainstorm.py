@@ -22,7 +22,7 @@ from synthgen.corpus.near_dup import NearDupConfig, dedupe_texts
 from synthgen.generation.stages import StageStats, run_stage
 from synthgen.personas.library import Persona
 from synthgen.generation.prompts import PromptLibrary
-from synthgen.config.recipe import GeneratorConfig
+from synthgen.config.run import GeneratorConfig
 from synthgen.generation.rows import stable_int
 from synthgen.generation.work import Stage, WorkItem
 

@@ -26,7 +26,9 @@ from synthgen.corpus.readers import Document
 from synthgen.corpus.text import clean_list_item
 from synthgen.corpus.text import is_sentence
 from synthgen.corpus.language_id import language_name
-from synthgen.config.recipe import ClassificationTaskConfig, InstructionGateConfig, LabelSet, Recipe
+from synthgen.config.quality import InstructionGateConfig
+from synthgen.config.recipe import Recipe
+from synthgen.config.tasks import ClassificationTaskConfig, LabelSet
 from synthgen.tasks.base import BaseTask, is_code
 from synthgen.generation.work import Stage, WorkItem
 

@@ -18,7 +18,8 @@ import random
 from typing import Any
 
 from synthgen.corpus.language_id import language_name
-from synthgen.config.recipe import CodeRetrievalTaskConfig, Recipe
+from synthgen.config.recipe import Recipe
+from synthgen.config.tasks import CodeRetrievalTaskConfig
 from synthgen.tasks.base import BaseTask, weighted_choice
 from synthgen.generation.work import Stage, WorkItem
 

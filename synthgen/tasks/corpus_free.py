@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 from synthgen.corpus.readers import Document
 from synthgen.corpus.text import clean_list_item, normalize_text
 from synthgen.corpus.language_id import language_name
-from synthgen.config.recipe import CorpusFreeTaskConfig, Recipe
+from synthgen.config.recipe import Recipe
+from synthgen.config.tasks import CorpusFreeTaskConfig
 from synthgen.generation.rows import stable_hash, stable_int
 from synthgen.tasks.base import BaseTask
 from synthgen.generation.work import Stage, WorkItem

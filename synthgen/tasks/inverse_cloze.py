@@ -29,7 +29,7 @@ from __future__ import annotations
 import ast
 import re
 
-from synthgen.config.recipe import CODE_LANGUAGES
+from synthgen.config.languages import CODE_LANGUAGES
 
 MIN_QUERY_CHARS = 16
 MAX_QUERY_CHARS = 300

@@ -17,7 +17,8 @@ from typing import Any
 
 from synthgen.corpus.text import normalize_text
 from synthgen.corpus.language_id import language_name
-from synthgen.config.recipe import MatchingTaskConfig, Recipe
+from synthgen.config.recipe import Recipe
+from synthgen.config.tasks import MatchingTaskConfig
 from synthgen.tasks.base import BaseTask, weighted_choice
 from synthgen.generation.work import Stage, WorkItem
 

@@ -25,7 +25,8 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from synthgen.corpus.language_id import language_name
-from synthgen.config.recipe import Recipe, RetrievalTaskConfig
+from synthgen.config.recipe import Recipe
+from synthgen.config.tasks import RetrievalTaskConfig
 from synthgen.tasks.base import BaseTask
 from synthgen.generation.work import Stage, WorkItem
 

@@ -18,7 +18,8 @@ from typing import Any
 
 from synthgen.corpus.text import normalize_text
 from synthgen.corpus.language_id import language_name
-from synthgen.config.recipe import Recipe, StsTaskConfig
+from synthgen.config.recipe import Recipe
+from synthgen.config.tasks import StsTaskConfig
 from synthgen.tasks.base import BaseTask
 from synthgen.generation.work import Stage, WorkItem
 

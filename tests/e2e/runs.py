@@ -16,7 +16,7 @@ import orjson
 
 from synthgen.corpus.readers import Document
 from synthgen.run.output import RunFolder, documents_table, write_parquet
-from synthgen.config.recipe import build_recipe
+from synthgen.config.loader import build_recipe
 from synthgen.generation.rows import row_id, rows_to_table
 
 

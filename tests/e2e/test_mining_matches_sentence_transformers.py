@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from synthgen.mining.hard_negatives import MiningConfig, mine_negatives
+from synthgen.config.quality import MiningConfig
+from synthgen.mining.hard_negatives import mine_negatives
 from synthgen.engines.models import resolve_model
 
 N_PAIRS = 64

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from synthgen.run.output import RunFolder, write_parquet
-from synthgen.config.recipe import build_recipe
+from synthgen.config.loader import build_recipe
 from synthgen.generation.rows import row_id, rows_to_table
 
 HOSTILE_QUERY = "pipes | and ``` fences ``` and {{ 7*7 }} and <script>alert(1)</script> and \x1b[31mred\x1b[0m"

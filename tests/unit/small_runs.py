@@ -8,7 +8,7 @@ import orjson
 import pyarrow.parquet as pq
 from fakes import WORDS
 
-from synthgen.config.recipe import build_recipe
+from synthgen.config.loader import build_recipe
 
 def write_corpus(path: Path) -> Path:
     lines = [{"id": f"doc-{i}", "text": f"Document {i} talks about {WORDS[i % 18]} and {WORDS[(i * 5) % 18]} "

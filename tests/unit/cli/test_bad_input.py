@@ -24,7 +24,7 @@ from fakes import WORDS, HashEmbedder, SeededEngine
 from synthgen.errors import UserError
 from synthgen.run.pipeline import Pipeline
 from synthgen.generation.prompts import DEFAULT_PROMPTS_DIR, PromptLibrary
-from synthgen.config.recipe import build_recipe
+from synthgen.config.loader import build_recipe
 
 
 def docs(n: int, start: int = 0) -> list[dict]:

@@ -1,4 +1,4 @@
-"""synthgen.config.recipe: loading, `--set` overrides and one-line validation errors."""
+"""synthgen.config.loader and synthgen.config.recipe: loading, `--set` overrides and one-line validation errors."""
 
 from __future__ import annotations
 
@@ -9,15 +9,10 @@ import tomllib
 import pytest
 
 from synthgen.errors import RecipeError, UserError
-from synthgen.config.recipe import (
-    BUILTIN_EMBEDDER,
-    BUILTIN_GENERATOR,
-    SAME_LANGUAGE,
-    Recipe,
-    apply_override,
-    build_recipe,
-    load_recipe,
-)
+from synthgen.config.languages import SAME_LANGUAGE
+from synthgen.config.loader import apply_override, build_recipe, load_recipe
+from synthgen.config.recipe import Recipe
+from synthgen.config.run import BUILTIN_EMBEDDER, BUILTIN_GENERATOR
 
 REPO = Path(__file__).resolve().parents[3]
 DEMO = REPO / "recipes" / "demo.toml"

@@ -17,7 +17,9 @@ from scripted_server import FAST, Reply, ScriptedServer, completion, generator, 
 from synthgen.engines.openai_engine import EngineError, OpenAIGenerator
 from synthgen.errors import RecipeError, UserError
 from synthgen.run.pipeline import _fingerprint_recipe
-from synthgen.config.recipe import GeneratorConfig, build_recipe, load_recipe, redact_recipe
+from synthgen.config.loader import build_recipe, load_recipe
+from synthgen.config.recipe import redact_recipe
+from synthgen.config.run import GeneratorConfig
 from synthgen.config.redaction import REDACTED, Scrubber, holds_key, looks_like_key, redact_url, url_secrets
 
 FAKE_KEY = "hf_AbCdEf0123456789AbCdEf0123456789"  # the example; no real key

@@ -11,7 +11,7 @@ import pytest
 
 from synthgen.corpus.code_units import CodeReject, CodeUnit, read_code_units, source_files, split_source
 from synthgen.corpus.readers import Document, Reject, count_records, read_corpus
-from synthgen.config.recipe import CorpusConfig
+from synthgen.config.sources import CorpusConfig
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 INCLUDE = Path(sysconfig.get_paths()["include"])

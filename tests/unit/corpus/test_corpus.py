@@ -13,7 +13,7 @@ import pytest
 from synthgen.corpus.readers import (Document, Reject, count_records, detect_format, read_corpus,
                                      without_duplicate_ids)
 from synthgen.errors import UserError
-from synthgen.config.recipe import CorpusConfig
+from synthgen.config.sources import CorpusConfig
 
 EN = ("The farmers in the valley start the harvest early this year because the weather "
       "forecast warns of heavy rain and strong winds next week.")

@@ -16,7 +16,8 @@ from synthgen.engines import load_generator, vllm_engine
 from synthgen.errors import RecipeError
 from synthgen.run.finalize import Finalizer
 from synthgen.run.output import RunFolder
-from synthgen.config.recipe import GeneratorConfig, build_recipe
+from synthgen.config.loader import build_recipe
+from synthgen.config.run import GeneratorConfig
 from synthgen.run import finalize, shard_worker
 
 BASE = {"name": "d", "corpus": {"path": "x.jsonl"}}

@@ -27,7 +27,8 @@ from scripted_server import (
     request,
 )
 
-from synthgen.config.recipe import GeneratorConfig, build_recipe
+from synthgen.config.loader import build_recipe
+from synthgen.config.run import GeneratorConfig
 from synthgen.engines import load_generator
 from synthgen.engines.openai_engine import (
     Backoff,

@@ -11,7 +11,7 @@ from fakes import HashEmbedder
 from synthgen.gates.base import GateContext
 from synthgen.gates.calibration import FALLBACK_THRESHOLD, MIN_PAIRS, calibrate
 from synthgen.gates.cosine import CosineFilter
-from synthgen.config.recipe import CosineGateConfig
+from synthgen.config.quality import CosineGateConfig
 
 
 class ScaledEmbedder:

@@ -11,7 +11,7 @@ from synthgen.gates.cosine import ConsistencyFilter, CosineFilter, positive_rank
 from synthgen.gates.exact import find_exact_duplicates
 from synthgen.gates.language import LanguageFilter
 from synthgen.gates.leakage import LeakageFilter
-from synthgen.config.recipe import ConsistencyGateConfig, CosineGateConfig, LanguageGateConfig, LeakageGateConfig
+from synthgen.config.quality import ConsistencyGateConfig, CosineGateConfig, LanguageGateConfig, LeakageGateConfig
 
 PASSAGE = ("The chmod command changes the file mode bits of each given file according to mode, "
            "which can be either a symbolic representation of changes to make, or an octal number.")
@@ -120,7 +120,7 @@ def test_consistency_gate_checks_the_rank_of_the_positive():
                                        ("mining.min_negatives", 9)])
 def test_gate_and_mining_settings_are_validated(key, value):
     from synthgen.errors import RecipeError
-    from synthgen.config.recipe import apply_override, build_recipe
+    from synthgen.config.loader import apply_override, build_recipe
 
     data = {"name": "t", "corpus": {"path": "c.jsonl"}}
     apply_override(data, f"{key}={value!r}" if isinstance(value, str) else f"{key}={value}")
@@ -162,7 +162,7 @@ def test_longest_copied_run_counts_consecutive_words():
 
 def test_a_query_equal_to_its_positive_is_leakage_at_any_length():
     from synthgen.gates.leakage import LeakageFilter
-    from synthgen.config.recipe import LeakageGateConfig
+    from synthgen.config.quality import LeakageGateConfig
 
     rows = [{"query": "Millionaire", "positive": "millionaire!"}, {"query": "Millionaire", "positive": "A rich man."}]
     verdict = LeakageFilter(LeakageGateConfig()).check(rows, None)

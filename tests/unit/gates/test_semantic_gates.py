@@ -31,7 +31,8 @@ from synthgen.gates.translation import TranslationFilter, length_ratio
 from synthgen.run.output import RunFolder, documents_table, write_parquet
 from synthgen.generation.parsing import parse_json_output
 from synthgen.generation.prompts import PromptLibrary
-from synthgen.config.recipe import ROW_GATES, TranslationGateConfig, build_recipe
+from synthgen.config.loader import build_recipe
+from synthgen.config.quality import ROW_GATES, TranslationGateConfig
 from synthgen.generation.rows import rows_to_table
 from synthgen.tasks import build_tasks
 

@@ -8,13 +8,13 @@ queries share one corpus.
 from __future__ import annotations
 
 import importlib.util
-import re
 import sys
 
 import numpy as np
 import pytest
 
-from synthgen.mining.hard_negatives import MiningConfig, MiningResult, mine_negatives, mining_advice
+from synthgen.config.quality import MiningConfig
+from synthgen.mining.hard_negatives import MiningResult, mine_negatives, mining_advice
 
 NONE = dict(relative_margin=None)  # no filtering at all, to test one knob at a time
 
@@ -179,22 +179,6 @@ def test_report_and_advice_name_the_knobs_to_turn():
                           "range_max, lowering range_min, lowering relative_margin or raising max_score.")
     assert mine(DOCS).advice() == ["Skipped 2 candidate negatives (20.00%) due to relative_margin=0.05."]
     assert mining_advice(result.report) == advice  # from the report alone, as finalize computes it
-
-
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(num_negatives=0), "num_negatives must be at least 1, got num_negatives=0"),
-    (dict(range_min=-1), "range_min must be non-negative, got range_min=-1"),
-    (dict(range_min=5, range_max=5), "range_max must be larger than range_min, got range_max=5"),
-    (dict(range_min=5, range_max=7), "must leave room for num_negatives=3, got range_max=7"),
-    (dict(sampling_strategy="best"),
-     """sampling_strategy must be "top" or "random", got sampling_strategy='best'"""),
-    (dict(relative_margin=float("nan")), "relative_margin must be a finite number or None"),
-    (dict(max_score=0.3, min_score=0.5), "min_score must not exceed max_score=0.3, got min_score=0.5"),
-    (dict(num_negatives=2.0), "num_negatives must be an integer, got num_negatives=2.0"),
-])
-def test_config_rejects_bad_values(kwargs, message):
-    with pytest.raises(ValueError, match=re.escape(message)):
-        MiningConfig(**kwargs)
 
 
 def test_inputs_are_checked():

@@ -15,7 +15,7 @@ from synthgen.corpus.readers import Document
 from synthgen.shards.export import export_run
 from synthgen.run.finalize import Finalizer, task_gates
 from synthgen.run.output import RunFolder, documents_table, write_parquet
-from synthgen.config.recipe import build_recipe
+from synthgen.config.loader import build_recipe
 from synthgen.generation.rows import rows_to_table
 from synthgen.tasks import build_tasks
 

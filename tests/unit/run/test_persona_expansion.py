@@ -24,7 +24,8 @@ from synthgen.run.persona_expansion import (
 )
 from synthgen.personas.library import Persona, load_personas
 from synthgen.generation.prompts import PromptLibrary
-from synthgen.config.recipe import CorpusConfig, GeneratorConfig
+from synthgen.config.run import GeneratorConfig
+from synthgen.config.sources import CorpusConfig
 from synthgen.generation.rows import stable_hash
 
 SAMPLING = GeneratorConfig(max_tokens=120)

@@ -9,7 +9,7 @@ import orjson
 import pyarrow.parquet as pq
 from fakes import WORDS, HashEmbedder, SeededEngine
 
-from synthgen.config.recipe import build_recipe
+from synthgen.config.loader import build_recipe
 from synthgen.run.pipeline import Pipeline
 
 

@@ -17,7 +17,7 @@ from synthgen.run.executors import ShardSpec
 from synthgen.run.merge import merge_runs
 from synthgen.run.pipeline import Pipeline
 from synthgen.run.ray_executor import actor_resources
-from synthgen.config.recipe import build_recipe
+from synthgen.config.loader import build_recipe
 
 
 @pytest.fixture(scope="module")

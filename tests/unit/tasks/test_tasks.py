@@ -18,7 +18,7 @@ from synthgen.engines.base import GenerationOutput, Generator
 from synthgen.generation.stages import build_requests, run_stage
 from synthgen.personas.library import Persona
 from synthgen.generation.prompts import PromptLibrary
-from synthgen.config.recipe import build_recipe
+from synthgen.config.loader import build_recipe
 from synthgen.generation.rows import rows_to_table
 from synthgen.tasks import TASK_TYPES, WorkItem, build_tasks
 from synthgen.tasks.bitext import source_span

@@ -18,6 +18,12 @@ SAME_LANGUAGE = "same"  # a query-language weight key meaning "the document's la
 CODE_LANGUAGES = ("python", "javascript", "typescript", "go", "rust", "java", "c", "cpp")
 
 
+def is_code_language(language: str) -> bool:
+    """Whether a `language` value names a programming language: code units carry theirs
+    (`corpus.format = "code"`), and code queries are not checked as natural language."""
+    return language in CODE_LANGUAGES
+
+
 def normalize_code(value: str) -> str:
     """"en-US", "EN", "en_GB" -> "en"; anything else that is not two letters -> "und"."""
     code = value.strip().replace("_", "-").split("-")[0].lower()

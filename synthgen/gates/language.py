@@ -16,7 +16,7 @@ from typing import Any
 
 from synthgen.gates.base import GateContext, Verdict
 from synthgen.corpus.language_id import language_confidences
-from synthgen.config.languages import CODE_LANGUAGES
+from synthgen.config.languages import is_code_language
 from synthgen.config.quality import LanguageGateConfig
 
 
@@ -39,7 +39,7 @@ class LanguageFilter:
         reasons, detected, confidence = [], [], []
         for row in rows:
             ok, top, score = True, row["query_language"], 1.0
-            if row["query_language"] not in CODE_LANGUAGES:
+            if not is_code_language(row["query_language"]):
                 ok, top, score = self._matches(row["query"], row["query_language"])
             reason = "" if ok else "wrong_language"
             if ok and self.check_positive:

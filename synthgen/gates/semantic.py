@@ -29,7 +29,7 @@ from typing import Any, Sequence
 from synthgen.gates.base import GateContext, Verdict
 from synthgen.gates.cosine import positive_ranks
 from synthgen.gates.generic import generic_rule
-from synthgen.config.languages import CODE_LANGUAGES
+from synthgen.config.languages import is_code_language
 from synthgen.config.quality import GenericGateConfig, InstructionGateConfig, PositiveLengthGateConfig, TopicGateConfig
 from synthgen.corpus.text import is_sentence
 
@@ -53,7 +53,7 @@ class GenericTextFilter:
 
     def _texts(self, row: dict[str, Any]):
         for name in self.fields:
-            if name == "query" and row["query_language"] in CODE_LANGUAGES:
+            if name == "query" and is_code_language(row["query_language"]):
                 continue  # a code snippet is no text to judge here
             value = row[name]
             if isinstance(value, list):

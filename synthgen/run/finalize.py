@@ -36,7 +36,7 @@ from synthgen.config.quality import MiningConfig
 from synthgen.corpus.near_dup import NearDupConfig, dedupe_texts
 from synthgen.mining.hard_negatives import mine_negatives, mining_advice
 from synthgen.run.output import RejectLog, RunFolder, ShardWriter, replace_folder
-from synthgen.config.languages import CODE_LANGUAGES
+from synthgen.config.languages import is_code_language
 from synthgen.config.recipe import Recipe
 from synthgen.generation.rows import rows_to_table, stable_int
 from synthgen.tasks import Task, build_tasks
@@ -59,7 +59,7 @@ class Corpus:
     def subset(self, code: bool) -> "Corpus":
         """The code units (`code=True`) or the text documents: code queries are mined and
         ranked against code only, text queries against text only."""
-        keep = [i for i, language in enumerate(self.languages) if (language in CODE_LANGUAGES) == code]
+        keep = [i for i, language in enumerate(self.languages) if is_code_language(language) == code]
         position = {old: new for new, old in enumerate(keep)}
         duplicates = {position[i]: [position[j] for j in self.duplicates_of.get(i, []) if j in position]
                       for i in keep}

@@ -146,12 +146,20 @@ class FinishedRun:
         return TASK_TYPES[task].default_gates if task in TASK_TYPES else ()
 
     def min_cosine(self, task: str) -> float | None:
-        """The cosine threshold `task`'s rows had to pass, or None where no cosine gate applied."""
+        """The cosine threshold `task`'s rows had to pass, or None where no cosine gate applied; for a
+        calibrated gate, the pooled threshold of the calibration (its per-language ones vary)."""
         cosine = (self.recipe.get("gates") or {}).get("cosine") or {}
         if not cosine.get("enabled", False) or "cosine" not in self.task_gates(task):
             return None
         override = ((self.recipe.get("tasks") or {}).get(task) or {}).get("min_cosine")
-        return float(override if override is not None else cosine.get("min_score", 0.7))
+        min_score = override if override is not None else cosine.get("min_score", 0.7)
+        if min_score == "calibrated":  # per language; the pooled threshold stands for them all
+            from synthgen.tasks import TASK_TYPES
+
+            kind = "code" if task in TASK_TYPES and TASK_TYPES[task].takes_code else "text"
+            pooled = ((self.manifest.get("calibration") or {}).get(kind) or {}).get("pooled")
+            return None if pooled is None else float(pooled)
+        return float(min_score)
 
     # ---- what the shards hold -----------------------------------------------------------
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from synthgen.corpus.readers import Document
 from synthgen.engines.models import public_model_id
-from synthgen.config.languages import CODE_LANGUAGES, SAME_LANGUAGE
+from synthgen.config.languages import SAME_LANGUAGE, is_code_language
 from synthgen.config.recipe import Recipe
 from synthgen.config.tasks import TaskConfig
 from synthgen.generation.rows import row_id
@@ -72,7 +72,7 @@ class Task(Protocol):
 
 def is_code(document: Document) -> bool:
     """Code units carry their programming language as `language` (corpus.format = code)."""
-    return document.language in CODE_LANGUAGES
+    return is_code_language(document.language)
 
 
 def weighted_choice(rng: random.Random, weights: dict[str, float]) -> str:

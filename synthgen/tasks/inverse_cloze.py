@@ -29,7 +29,7 @@ from __future__ import annotations
 import ast
 import re
 
-from synthgen.config.languages import CODE_LANGUAGES
+from synthgen.config.languages import is_code_language
 
 MIN_QUERY_CHARS = 16
 MAX_QUERY_CHARS = 300
@@ -42,7 +42,7 @@ _COMMENT = re.compile(r"^\s*(///?|/\*+|\*/|\*)")  # //, ///, /*, /**, the * line
 
 def inverse_cloze_pair(text: str, language: str = "") -> tuple[str, str] | str:
     """(query, positive) cut from one document, or the reason it is skipped."""
-    if language in CODE_LANGUAGES:
+    if is_code_language(language):
         return _code_pair(text, language)
     return _checked(*first_sentence(text))
 

@@ -10,7 +10,7 @@ import re
 import orjson
 import pytest
 from PIL import Image
-from run_folders import mixed_rows, write_finished_run
+from run_folders import RECIPE, mixed_rows, write_finished_run
 
 from synthgen.errors import UserError
 from synthgen.shards.finished_run import FinishedRun
@@ -86,3 +86,16 @@ def test_png_is_decodable(tmp_path):
     write_report(tmp_path)
     image = Image.open(io.BytesIO((tmp_path / "report" / "score_scatter.png").read_bytes())).convert("RGB")
     assert len(image.getcolors(maxcolors=1 << 20)) > 10  # something was drawn
+
+
+def test_a_calibrated_cosine_gate_shows_its_pooled_threshold(tmp_path):
+    """The default gate is `min_score = "calibrated"`: report and card read the threshold from
+    the manifest's calibration instead of failing on the word."""
+    recipe = {**RECIPE, "gates": {"cosine": {"min_score": "calibrated"}}}
+    calibration = {"text": {"pooled": 0.3861, "thresholds": {"en": 0.4479}}, "code": {"pooled": 0.52}}
+    write_finished_run(tmp_path / "run", mixed_rows(), recipe, calibration=calibration)
+    run = FinishedRun.open(tmp_path / "run")
+    assert run.min_cosine("retrieval") == 0.3861
+    assert run.min_cosine("code_retrieval") == 0.52
+    assert run.min_cosine("sts") == 0.5  # a task's own min_cosine still wins
+    assert write_report(tmp_path / "run").is_file()  # the plot draws the pooled threshold (it raised before)

@@ -155,16 +155,17 @@ def render(
 @user_errors
 def filter_(
     run_dir: Path = typer.Argument(..., help="A finished run folder."),
-    set_: list[str] = typer.Option([], "--set", help="Change a gate: --set gates.cosine.min_score=0.6"),
+    set_: list[str] = typer.Option([], "--set", help="Change a gate: --set gates.cosine.min_score=0.6, "
+                                   "or the contamination check: --set 'contamination.against=[\"test.jsonl\"]'"),
 ) -> None:
-    """Re-run the quality gates (and mining) on a run's generated rows; no engine needed.
+    """Re-run the quality gates, the contamination check and mining on a run's generated rows; no engine needed.
 
     Starts from generated/ each time, so the same settings give the same shards, and a
     looser threshold brings rows back.
 
     Example: synthgen filter outputs/demo --set gates.cosine.min_score=0.6 --set gates.language.enabled=false
     """
-    _refinalize(run_dir, set_, allowed="gates.", command="filter")
+    _refinalize(run_dir, set_, allowed=("gates.", "contamination.", "collisions."), command="filter")
 
 
 @app.command()
@@ -180,10 +181,10 @@ def mine(
 
     Example: synthgen mine outputs/demo --set mining.num_negatives=5 --set mining.range_max=50
     """
-    _refinalize(run_dir, set_, allowed="mining.", command="mine")
+    _refinalize(run_dir, set_, allowed=("mining.", "collisions."), command="mine")
 
 
-def _refinalize(run_dir: Path, overrides: list[str], allowed: str, command: str) -> None:
+def _refinalize(run_dir: Path, overrides: list[str], allowed: tuple[str, ...], command: str) -> None:
     import time
 
     from synthgen.engines import load_embedder
@@ -203,7 +204,7 @@ def _refinalize(run_dir: Path, overrides: list[str], allowed: str, command: str)
     data = orjson.loads(orjson.dumps(run.recipe))
     for item in overrides:
         if not item.strip().startswith(allowed):
-            raise UserError(f"--set {item}: this command changes only {allowed}* keys")
+            raise UserError(f"--set {item}: this command changes only {', '.join(a + '*' for a in allowed)} keys")
         apply_override(data, item)
     recipe = build_recipe(data)
     report = Finalizer(run.folder, recipe, load_embedder(recipe.embedder)).run()

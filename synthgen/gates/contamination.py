@@ -41,7 +41,7 @@ DOCUMENT_FIELDS = ("text", "document", "passage", "positive", "pos", "negative",
 
 
 @dataclass(frozen=True)
-class TestItem:
+class SetItem:
     """One test query or document: its set (the path given), kind, id and text."""
 
     test_set: str
@@ -60,7 +60,7 @@ class Match:
 
     field: str  # "query" or "positive"
     how: str  # "exact", "near_duplicate" or "ngram"
-    item: TestItem
+    item: SetItem
     score: float = 1.0
 
     def detail(self) -> dict[str, Any]:
@@ -71,7 +71,7 @@ class Match:
 # ---- reading test sets -------------------------------------------------------------------
 
 
-def load_test_set(path: str | Path) -> list[TestItem]:
+def load_test_set(path: str | Path) -> list[SetItem]:
     """Every query and document of the test set at `path` (see the module docstring)."""
     root = Path(path)
     name = str(path)
@@ -82,13 +82,13 @@ def load_test_set(path: str | Path) -> list[TestItem]:
         return list(_records_items(name, _jsonl(root), f"{root.name}"))
     if (root / "dataset_dict.json").is_file() or (root / "dataset_info.json").is_file():
         return _datasets_items(name, root)
-    items: list[TestItem] = []
+    items: list[SetItem] = []
     for file_name, kind in (("corpus.jsonl", "document"), ("queries.jsonl", "query")):
         if (root / file_name).is_file():
             for number, record in enumerate(_jsonl(root / file_name)):
                 text = _titled(record) if kind == "document" else str(record.get("text") or "")
                 if text.strip():
-                    items.append(TestItem(name, kind, str(record.get("_id", record.get("id", number))), text))
+                    items.append(SetItem(name, kind, str(record.get("_id", record.get("id", number))), text))
     if not items and not any((root / f).is_file() for f in ("corpus.jsonl", "queries.jsonl")):
         raise UserError(f"contamination.against: {root} holds neither corpus.jsonl/queries.jsonl (BEIR or JSONL) "
                         "nor dataset_dict.json (datasets save_to_disk)")
@@ -113,7 +113,7 @@ def _jsonl(path: Path) -> Iterator[dict]:
                 yield record
 
 
-def _records_items(name: str, records: Iterable[dict], where: str) -> Iterator[TestItem]:
+def _records_items(name: str, records: Iterable[dict], where: str) -> Iterator[SetItem]:
     for number, record in enumerate(records):
         record_id = str(record.get("_id", record.get("id", f"{where}:{number}")))
         for kind, fields in (("query", QUERY_FIELDS), ("document", DOCUMENT_FIELDS)):
@@ -122,15 +122,15 @@ def _records_items(name: str, records: Iterable[dict], where: str) -> Iterator[T
                 values = value if isinstance(value, list) else [value]
                 for k, text in enumerate(v for v in values if isinstance(v, str) and v.strip()):
                     suffix = f"/{field_name}" + (f"/{k}" if isinstance(value, list) else "")
-                    yield TestItem(name, kind, record_id + suffix, text)
+                    yield SetItem(name, kind, record_id + suffix, text)
 
 
-def _datasets_items(name: str, root: Path) -> list[TestItem]:
+def _datasets_items(name: str, root: Path) -> list[SetItem]:
     import datasets
 
     loaded = datasets.load_from_disk(str(root))
     splits = loaded.items() if isinstance(loaded, datasets.DatasetDict) else [("train", loaded)]
-    items: list[TestItem] = []
+    items: list[SetItem] = []
     for split, dataset in splits:
         if split == "qrels":
             continue
@@ -139,7 +139,7 @@ def _datasets_items(name: str, root: Path) -> list[TestItem]:
             for number, record in enumerate(dataset):
                 text = _titled(record) if kind == "document" else str(record.get("text") or "")
                 if text.strip():
-                    items.append(TestItem(name, kind, str(record.get("_id", record.get("id", number))), text))
+                    items.append(SetItem(name, kind, str(record.get("_id", record.get("id", number))), text))
         else:
             items += _records_items(name, dataset, split)
     return items
@@ -156,7 +156,7 @@ def _word_ngrams(text: str, n: int) -> list[int]:
 class ContaminationIndex:
     """The test items of `config.against`, indexed for the three tests."""
 
-    def __init__(self, config: ContaminationConfig, items: Sequence[TestItem] | None = None):
+    def __init__(self, config: ContaminationConfig, items: Sequence[SetItem] | None = None):
         self.config = config
         self.items = list(items) if items is not None else [i for p in config.against for i in load_test_set(p)]
         self.sets = {path: {"queries": 0, "documents": 0} for path in config.against}
@@ -238,10 +238,11 @@ class ContaminationIndex:
             test_members = [m for m in members if m < tests]
             if not test_members:
                 continue
+            best = max((found[m][1] for m in members if m in found), default=1.0)
             for m in members:
                 if m >= tests:
                     out[row_keys[m - tests]] = ("near_duplicate", test_index[test_members[0]],
-                                                found.get(m, (0, 1.0))[1])
+                                                found[m][1] if m in found else best)
         return out
 
     def summary(self, removed: int) -> dict[str, Any]:

@@ -252,7 +252,13 @@ def export(
     run_dir: Path = typer.Argument(..., help="A finished run folder."),
     out: Path = typer.Option(..., "--out", help="Where to write the export."),
     fmt: str = typer.Option("sentence-transformers", "--format",
-                            help="sentence-transformers (Parquet anchor/positive/negative_i) or flagembedding (JSONL)."),
+                            help="sentence-transformers (Parquet anchor/positive/negative_i), flagembedding (JSONL "
+                                 "with pos_scores/neg_scores) or sentence-transformers-distill (Parquet query/"
+                                 "positive/negative/label per triple, for MarginMSELoss)."),
+    teacher: str = typer.Option("embedder", "--teacher", help="Whose scores the distill and flagembedding "
+                                "exports carry (embedder: the recipe's)."),
+    label: str = typer.Option("margin", "--label", help="distill: margin (MarginMSELoss) or scores "
+                              "([positive, negative]: MarginMSELoss and DistillKLDivLoss)."),
     num_negatives: Optional[int] = typer.Option(None, "--num-negatives",
                                                 help="Negatives per row (default: the fewest any row has)."),
     task: list[str] = typer.Option([], "--task", help="Only rows of this task type (repeatable)."),
@@ -265,10 +271,12 @@ def export(
     """
     from synthgen.shards.export import export_run
 
-    report = export_run(run_dir, out, fmt, num_negatives, task, instruction_format)
+    report = export_run(run_dir, out, fmt, num_negatives, task, instruction_format, teacher, label)
     typer.echo(f"wrote {report.rows} rows with {report.num_negatives} negatives each to {report.path}"
                + (f" ({report.skipped_too_few_negatives} rows had fewer negatives and were left out)"
-                  if report.skipped_too_few_negatives else ""))
+                  if report.skipped_too_few_negatives else "")
+               + (f" ({report.skipped_no_teacher_scores} rows without {report.teacher} scores were left out)"
+                  if report.skipped_no_teacher_scores else ""))
 
 
 @app.command("inspect")

@@ -52,6 +52,7 @@ class CollisionIndex:
         self._group = {k: head.get(k, k).hex() for k in keys}
         self._positive_groups = {self._group[k] for k in positive_keys}
         self.groups = len(self._positive_groups)
+        self._seen: dict[str, str | None] = {}
 
     def group(self, text: str) -> str:
         """The group id of a text (a positive's cluster); a text not indexed is its own group."""
@@ -59,6 +60,9 @@ class CollisionIndex:
         return self._group.get(key, key.hex())
 
     def colliding_group(self, text: str) -> str | None:
-        """The group of the positive(s) that `text` copies or nearly copies, or None."""
-        group = self._group.get(text_key(text))
-        return group if group in self._positive_groups else None
+        """The group of the positive(s) that `text` copies or nearly copies, or None.
+        Cached by text: a corpus document is mined as a negative of many rows."""
+        if text not in self._seen:
+            group = self._group.get(text_key(text))
+            self._seen[text] = group if group in self._positive_groups else None
+        return self._seen[text]

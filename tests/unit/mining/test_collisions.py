@@ -76,3 +76,17 @@ def test_drop_removes_colliding_negatives_and_accounts_for_them(corpus, tmp_path
     assert dropped and all(d["reason"] == "collides_with_positive" and d["group"] for d in dropped)
     assert manifest["collisions"]["negatives_dropped"] == len(dropped) == manifest["collisions"]["negatives_colliding"]
     assert audit_run(out).ok  # negative-level records do not count as row outcomes
+
+
+def test_generated_parts_of_an_older_synthgen_without_group_columns_still_finalize(corpus, tmp_path):
+    out = tmp_path / "old"
+    Pipeline(recipe(corpus), out, SeededEngine(), HashEmbedder(), show_progress=False).run()
+    for part in sorted((out / "generated").glob("part-*.parquet")):
+        table = pq.read_table(part)
+        pq.write_table(table.drop_columns(["group", "negative_groups"]), part)
+    from synthgen.run.finalize import Finalizer
+    from synthgen.run.output import RunFolder
+
+    report = Finalizer(RunFolder(out), recipe(corpus), HashEmbedder()).run()
+    rows = _rows(out)
+    assert report.rows_out == len(rows) > 0 and all(r["group"] for r in rows)

@@ -104,3 +104,20 @@ def test_report_and_card_show_diversity_contamination_and_collisions(tmp_path):
     assert "was not checked against any benchmark" in card
     saved = orjson.loads((folder.root / "manifest.json").read_bytes())
     assert saved["diversity"]["queries"] == 14
+
+
+def test_the_run_summary_names_contamination_collisions_and_diversity():
+    from synthgen.run.progress import summary_lines
+
+    manifest = {"recipe": {"name": "demo"}, "timings": {"total_seconds": 1.0},
+                "counts": {"documents_read": 3, "documents_kept": 3, "work_items": 3, "generated_rows": 3, "rows": 2},
+                "contamination": {"against": [{"path": "bench/test", "queries": 1, "documents": 2}],
+                                  "rows_removed": 1},
+                "collisions": {"action": "flag", "negatives_checked": 6, "negatives_colliding": 2, "groups": 2},
+                "diversity": {"queries": 2, "distinct_1": 0.5, "distinct_2": 0.9, "mean_pairwise_cosine": 0.12,
+                              "nearest_neighbour_duplicate_rate": 0.0}}
+    lines = summary_lines(manifest)
+    text = "\n".join(lines)
+    assert all(len(line) <= 80 for line in lines)
+    assert "contamination: 1 rows removed, checked against bench/test" in text
+    assert "collisions: 2 of 6 mined negatives" in text and "mean pairwise cosine 0.12" in text

@@ -158,3 +158,17 @@ def test_test_set_layouts(tmp_path):
                                                        ("document", "p3"), ("query", "a query"), ("query", "q2")]
     with pytest.raises(UserError, match="does not exist"):
         load_test_set(tmp_path / "missing")
+
+
+@pytest.mark.parametrize("section, values, key", [
+    ("contamination", {"ngram": 2}, "contamination.ngram"),
+    ("contamination", {"near_dup_threshold": 0}, "contamination.near_dup_threshold"),
+    ("contamination", {"against": "one.jsonl"}, "contamination.against"),
+    ("collisions", {"action": "mask"}, "collisions.action"),
+])
+def test_bad_settings_are_one_line_naming_the_key(section, values, key):
+    from synthgen.config.recipe import build_recipe
+    from synthgen.errors import RecipeError
+
+    with pytest.raises(RecipeError, match=key.replace(".", r"\.")):
+        build_recipe({"name": "x", "corpus": {"path": "c.jsonl"}, section: values})

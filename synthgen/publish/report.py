@@ -309,12 +309,10 @@ def plot_diversity(run: FinishedRun, stats: RowStats):
         labels = list(counts)
         types_ax.barh(labels, [counts[k] / total for k in labels], color="C2")
         types_ax.invert_yaxis()
-        coverage = types.get("coverage")
         entropy = types.get("normalized_entropy")
         types_ax.set_xlabel("share of retrieval rows")
-        types_ax.set_title(f"Question types: {types.get('used', 0)} of {types.get('library', '?')} used"
-                           + (f", coverage {coverage:.0%}" if coverage is not None else "")
-                           + (f", entropy {entropy:.2f}" if entropy is not None else ""), fontsize=9)
+        types_ax.set_title(f"Question types: {types.get('used', 0)}/{types.get('library', '?')} used"
+                           + (f", entropy {entropy:.2f}" if entropy is not None else ""), fontsize=10)
     return figure
 
 

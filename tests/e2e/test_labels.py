@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from synthgen.engines.models import resolve_model
+from synthgen.corpus.near_dup import normalize
 from synthgen.gates.base import normalize_text
 from synthgen.run.ledger import audit_run
 from tests.e2e.conftest import synthgen_cli
@@ -34,6 +35,17 @@ NGRAM = 13
 def _grams(text: str) -> set[tuple[str, ...]]:
     words = normalize_text(text or "").split()
     return {tuple(words[i:i + NGRAM]) for i in range(len(words) - NGRAM + 1)}
+
+
+def _shingles(text: str, n: int = 5) -> set[str]:
+    text = normalize(text or "")
+    return {text[i:i + n] for i in range(max(len(text) - n + 1, 1))}
+
+
+def _near(text: str, others: list[str], threshold: float = 0.8) -> bool:
+    """Character 5-gram Jaccard >= threshold with one of `others` (the check's MinHash default, computed exactly)."""
+    mine = _shingles(text)
+    return any(len(mine & theirs) / len(mine | theirs) >= threshold for theirs in map(_shingles, others))
 
 
 def _generated(folder: Path) -> list[dict]:
@@ -80,7 +92,8 @@ def test_contamination_removes_exactly_the_rows_overlapping_a_test_set_from_the_
     grams = set().union(*map(_grams, test_texts))
     expected = {r["id"] for r in _generated(run_copy)
                 if {normalize_text(r["query"]), normalize_text(r["positive"])} & keys
-                or (_grams(r["query"]) | _grams(r["positive"])) & grams or r["positive"] in near_docs}
+                or (_grams(r["query"]) | _grams(r["positive"])) & grams or r["positive"] in near_docs
+                or _near(r["query"], test_texts) or _near(r["positive"], test_texts)}
     rejects = [orjson.loads(line) for line in (run_copy / "rejects" / "gates-contamination.jsonl").read_bytes()
                .splitlines()]
     assert {r["id"] for r in rejects} == expected

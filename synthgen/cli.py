@@ -151,9 +151,10 @@ def render(
 @user_errors
 def filter_(
     run_dir: Path = typer.Argument(..., help="A finished run folder."),
-    set_: list[str] = typer.Option([], "--set", help="Change a gate: --set gates.cosine.min_score=0.6"),
+    set_: list[str] = typer.Option([], "--set", help="Change a gate: --set gates.cosine.min_score=0.6, "
+                                   "or the contamination check: --set 'contamination.against=[\"test.jsonl\"]'"),
 ) -> None:
-    """Re-run the quality gates (and mining) on a run's generated rows; no engine needed.
+    """Re-run the quality gates, the contamination check and mining on a run's generated rows; no engine needed.
 
     Starts from generated/ each time, so the same settings give the same shards, and a
     looser threshold brings rows back.
@@ -163,7 +164,8 @@ def filter_(
     from synthgen.run.refinalize import refinalize
     from synthgen.shards.finished_run import FinishedRun
 
-    for line in refinalize(FinishedRun.open(run_dir), set_, allowed="gates.", command="filter").lines():
+    allowed = ("gates.", "contamination.", "collisions.")
+    for line in refinalize(FinishedRun.open(run_dir), set_, allowed, command="filter").lines():
         typer.echo(line)
 
 
@@ -183,7 +185,7 @@ def mine(
     from synthgen.run.refinalize import refinalize
     from synthgen.shards.finished_run import FinishedRun
 
-    for line in refinalize(FinishedRun.open(run_dir), set_, allowed="mining.", command="mine").lines():
+    for line in refinalize(FinishedRun.open(run_dir), set_, ("mining.", "collisions."), command="mine").lines():
         typer.echo(line)
 
 
@@ -218,7 +220,13 @@ def export(
     run_dir: Path = typer.Argument(..., help="A finished run folder."),
     out: Path = typer.Option(..., "--out", help="Where to write the export."),
     fmt: str = typer.Option("sentence-transformers", "--format",
-                            help="sentence-transformers (Parquet anchor/positive/negative_i) or flagembedding (JSONL)."),
+                            help="sentence-transformers (Parquet anchor/positive/negative_i), flagembedding (JSONL "
+                                 "with pos_scores/neg_scores) or sentence-transformers-distill (Parquet query/"
+                                 "positive/negative/label per triple, for MarginMSELoss)."),
+    teacher: str = typer.Option("embedder", "--teacher", help="Whose scores the distill and flagembedding "
+                                "exports carry (embedder: the recipe's)."),
+    label: str = typer.Option("margin", "--label", help="distill: margin (MarginMSELoss) or scores "
+                              "([positive, negative]: MarginMSELoss and DistillKLDivLoss)."),
     num_negatives: Optional[int] = typer.Option(None, "--num-negatives",
                                                 help="Negatives per row (default: the fewest any row has)."),
     task: list[str] = typer.Option([], "--task", help="Only rows of this task type (repeatable)."),
@@ -231,10 +239,12 @@ def export(
     """
     from synthgen.shards.export import export_run
 
-    report = export_run(run_dir, out, fmt, num_negatives, task, instruction_format)
+    report = export_run(run_dir, out, fmt, num_negatives, task, instruction_format, teacher, label)
     typer.echo(f"wrote {report.rows} rows with {report.num_negatives} negatives each to {report.path}"
                + (f" ({report.skipped_too_few_negatives} rows had fewer negatives and were left out)"
-                  if report.skipped_too_few_negatives else ""))
+                  if report.skipped_too_few_negatives else "")
+               + (f" ({report.skipped_no_teacher_scores} rows without {report.teacher} scores were left out)"
+                  if report.skipped_no_teacher_scores else ""))
 
 
 @app.command("inspect")

@@ -375,3 +375,44 @@ class MiningRecipeConfig(MiningConfig):
 def _is_int(value: object) -> bool:
     """An integer, numpy's included, and not a bool."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class ContaminationConfig:
+    """Test sets the training rows must not overlap (`synthgen/gates/contamination.py`).
+
+    `against`: paths of test sets (a JSONL file of queries and documents, a folder in BEIR
+    or JSONL layout with `corpus.jsonl`/`queries.jsonl`, or a `datasets` save_to_disk folder).
+    A row whose query or positive matches a test query or document is removed as
+    `contaminated`: the same normalized text, a MinHash near duplicate (character
+    `near_dup_ngram`-grams, Jaccard >= `near_dup_threshold`), or a shared run of `ngram`
+    normalized words (13, as GPT-3's contamination check; 0 turns that test off)."""
+
+    against: list[str] = field(default_factory=list)
+    ngram: int = 13
+    near_dup_threshold: float = 0.8
+    near_dup_ngram: int = 5
+
+    def __post_init__(self) -> None:
+        check("contamination.ngram", self.ngram == 0 or 4 <= self.ngram <= 64, "must be 0 (off) or in [4, 64]",
+              self.ngram)
+        check("contamination.near_dup_threshold", 0 < self.near_dup_threshold <= 1, "must be in (0, 1]",
+              self.near_dup_threshold)
+        check("contamination.near_dup_ngram", 1 <= self.near_dup_ngram <= 16, "must be in [1, 16]",
+              self.near_dup_ngram)
+
+
+@dataclass(frozen=True)
+class CollisionsConfig:
+    """Cross-row collisions (`synthgen/mining/collisions.py`): a mined negative that is an
+    exact or near duplicate (the `gates.near_dup` settings) of any row's positive.
+    `action = "flag"` keeps it and names the positive's group in `negative_groups`, so a
+    trainer can mask it in-batch; `"drop"` removes it from the row's negatives (counted as
+    `collides_with_positive`). Rows whose positives are duplicates share a `group` id."""
+
+    enabled: bool = True
+    action: str = "flag"
+
+    def __post_init__(self) -> None:
+        one_of("collisions.action", self.action, ("flag", "drop"))
+

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from synthgen.config.languages import LanguagesConfig
-from synthgen.config.quality import GatesConfig, MiningRecipeConfig
+from synthgen.config.quality import CollisionsConfig, ContaminationConfig, GatesConfig, MiningRecipeConfig
 from synthgen.config.redaction import REDACTED, looks_like_key, redact_url
 from synthgen.config.rules import check
 from synthgen.config.run import EmbedderConfig, GeneratorConfig, RayConfig, RunConfig
@@ -54,6 +54,8 @@ class Recipe:
     mining: MiningRecipeConfig = field(default_factory=MiningRecipeConfig)
     run: RunConfig = field(default_factory=RunConfig)
     ray: RayConfig = field(default_factory=RayConfig)
+    contamination: ContaminationConfig = field(default_factory=ContaminationConfig)
+    collisions: CollisionsConfig = field(default_factory=CollisionsConfig)
 
     def __post_init__(self) -> None:
         check("name", bool(self.name.strip()), "must not be empty", self.name)

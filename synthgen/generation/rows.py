@@ -14,6 +14,8 @@
 | similarity_positive, similarity_negative | sts: the sampled 1-5 scores asked for (query, positive) and (query, negative) |
 | source_id | corpus document id |
 | generator, embedder | model ids |
+| group | the positive's duplicate cluster: rows whose positives are exact or near duplicates share it (null in runs before it) |
+| negative_groups | per mined negative, the group of the row positive it copies, else null (null where not checked) |
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ ROW_SCHEMA = pa.schema([
     pa.field("source_id", pa.string()),
     pa.field("generator", pa.string()),
     pa.field("embedder", pa.string()),
+    pa.field("group", pa.string()),
+    pa.field("negative_groups", pa.list_(pa.string())),
 ])
 
 def stable_hash(*parts: object, digits: int = 16) -> str:

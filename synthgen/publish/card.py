@@ -11,7 +11,8 @@ Front matter (YAML, written by huggingface_hub's `DatasetCardData` so the Hub pa
 
 The body says what the data is and how it was made (recipe, generator and embedder, prompt
 templates with their sha256, gates and thresholds), counts per task, language and removal
-reason (all from the run's manifest), example rows, the report's plots, how to load and
+reason (all from the run's manifest), the diversity figures, the test sets the rows were
+checked against for contamination and how many rows that removed, example rows, the report's plots, how to load and
 train on it, and how to cite the Qwen3 Embedding report (arXiv 2506.05176); when
 `synthgen eval` has scored the run, its nDCG@10 table too.
 
@@ -139,7 +140,8 @@ def render_card(run: FinishedRun, repo_id: str, configs: list[Config], license_i
         prompts=prompt_rows(run), recipe_json=orjson.dumps(run.recipe, option=orjson.OPT_INDENT_2).decode(),
         examples={c.name: [example_json(row) for row in run.sample_rows(examples_per_task, c.name)] for c in tasks},
         images=images, train_config=_training_config(tasks), bibtex=QWEN3_EMBEDDING_BIBTEX,
-        evaluation=summary_rows(run.manifest.get("eval")))
+        evaluation=summary_rows(run.manifest.get("eval")), diversity=run.manifest.get("diversity") or {},
+        contamination=run.manifest.get("contamination") or {}, collisions=run.manifest.get("collisions") or {})
     return f"---\n{metadata.to_yaml()}\n---\n\n{body}"
 
 

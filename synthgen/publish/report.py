@@ -11,6 +11,7 @@
 | `score_scatter.png` | hardest negative's score against the positive's, with the `relative_margin` line | negatives crowding the line are the hard ones; above y = x they would be false negatives |
 | `rejects.png` | dropped items by step and reason (manifest `removals`) | which gate costs most |
 | `stages.png` | prompt (cached and not) and generated tokens, and generation tokens/s, per stage | where the time goes |
+| `diversity.png` | per query language: mean pairwise cosine of the queries (lower: more diverse) and distinct-1/2; the question types' shares with library coverage and entropy | a language whose queries all say the same; unused question types |
 
 The Qwen3 Embedding report (arXiv 2506.05176) keeps pairs whose cosine is above 0.7: the
 threshold line is the recipe's `gates.cosine.min_score`, or a task's `min_cosine`. The
@@ -54,6 +55,7 @@ PLOTS: dict[str, str] = {
     "score_scatter.png": "Hardest negative vs positive score",
     "rejects.png": "Dropped items by reason",
     "stages.png": "Tokens and throughput per stage",
+    "diversity.png": "Query diversity per language and question-type coverage",
 }
 
 
@@ -276,6 +278,44 @@ def plot_stages(run: FinishedRun, stats: RowStats):
     return figure
 
 
+def plot_diversity(run: FinishedRun, stats: RowStats):
+    """Per language: mean pairwise query cosine, distinct-1 and distinct-2 (manifest
+    `diversity`); beside it the question types' shares of the retrieval rows."""
+    figure, (language_ax, types_ax) = _figure(ncols=2)
+    diversity = run.manifest.get("diversity") or {}
+    language_ax.set_title("Queries per language")
+    types_ax.set_title("Question types")
+    languages = {k or "?": v for k, v in (diversity.get("by_language") or {}).items() if v.get("queries")}
+    if not languages:
+        _empty(language_ax, "no diversity figures in the manifest\n(`synthgen filter RUN` computes them)"
+               if not diversity else "no rows")
+    else:
+        names = list(languages)
+        x = np.arange(len(names))
+        value = lambda key: [languages[k].get(key) if languages[k].get(key) is not None else np.nan  # noqa: E731
+                             for k in names]
+        language_ax.bar(x - 0.27, value("mean_pairwise_cosine"), 0.27, label="mean pairwise cosine")
+        language_ax.bar(x, value("distinct_1"), 0.27, label="distinct-1")
+        language_ax.bar(x + 0.27, value("distinct_2"), 0.27, label="distinct-2")
+        language_ax.set_xticks(x, names, rotation=45 if len(names) > 8 else 0)
+        language_ax.axhline(0, color="k", linewidth=0.5)
+        _axes_labels(language_ax, "query language", "")
+    types = diversity.get("query_types") or {}
+    counts = types.get("counts") or {}
+    if not counts:
+        _empty(types_ax, "no retrieval rows with question types")
+    else:
+        total = sum(counts.values())
+        labels = list(counts)
+        types_ax.barh(labels, [counts[k] / total for k in labels], color="C2")
+        types_ax.invert_yaxis()
+        entropy = types.get("normalized_entropy")
+        types_ax.set_xlabel("share of retrieval rows")
+        types_ax.set_title(f"Question types: {types.get('used', 0)}/{types.get('library', '?')} used"
+                           + (f", entropy {entropy:.2f}" if entropy is not None else ""), fontsize=10)
+    return figure
+
+
 # ---- writing ----------------------------------------------------------------------------
 
 
@@ -290,6 +330,7 @@ def render_plots(run: FinishedRun, folder: Path) -> dict[str, Path]:
         "score_scatter.png": lambda: plot_score_scatter(run, stats),
         "rejects.png": lambda: plot_rejects(run, stats),
         "stages.png": lambda: plot_stages(run, stats),
+        "diversity.png": lambda: plot_diversity(run, stats),
     }
     folder.mkdir(parents=True, exist_ok=True)
     paths = {}
@@ -318,6 +359,9 @@ def write_report(run_dir: str | Path) -> Path:
                                 removals=dict(sorted(run.removals.items(), key=lambda item: -item[1])),
                                 stages=run.stage_rows(), samples=run.sample_rows(SAMPLE_ROWS),
                                 cells=(run.manifest.get("yield") or [])[:MAX_CELLS],
-                                evaluation=summary_rows(run.manifest.get("eval")))
+                                evaluation=summary_rows(run.manifest.get("eval")),
+                                diversity=run.manifest.get("diversity") or {},
+                                contamination=run.manifest.get("contamination") or {},
+                                collisions=run.manifest.get("collisions") or {})
         atomic_write_bytes(folder / "index.html", html.encode("utf-8"))
     return folder / "index.html"

@@ -31,10 +31,15 @@ from synthgen.engines.threads import use_one_math_thread
 from synthgen.gates import registry
 from synthgen.gates.base import Gate, GateContext
 from synthgen.gates.calibration import Calibration, calibrate
+from synthgen.gates.contamination import ContaminationIndex
 from synthgen.gates.cosine import CosineFilter
 from synthgen.config.quality import MiningConfig
 from synthgen.corpus.near_dup import NearDupConfig, dedupe_texts
+from synthgen.mining.collisions import CollisionIndex
 from synthgen.mining.hard_negatives import mine_negatives, mining_advice
+from synthgen.errors import UserError
+from synthgen.personas.library import load_personas
+from synthgen.run.diversity import DiversityStats
 from synthgen.run.output import RejectLog, RunFolder, ShardWriter, replace_folder
 from synthgen.config.languages import is_code_language
 from synthgen.config.recipe import Recipe
@@ -77,6 +82,9 @@ class FinalizeReport:
     advice: list[str] = field(default_factory=list)
     shards: list[dict[str, Any]] = field(default_factory=list)
     calibration: dict[str, Any] = field(default_factory=dict)
+    contamination: dict[str, Any] = field(default_factory=dict)
+    collisions: dict[str, Any] = field(default_factory=dict)
+    diversity: dict[str, Any] = field(default_factory=dict)
 
 
 def task_gates(recipe: Recipe, task: Task) -> list[Gate]:
@@ -106,6 +114,9 @@ class Finalizer:
         rejects = RejectLog(staged_rejects)
         corpus = self._load_corpus()
         dropped = self._global_gates(sources)
+        self._collision_log = RejectLog(staged_rejects)
+        self._open_collisions(corpus)
+        self._diversity = DiversityStats(_persona_texts(self.recipe))
         staging = _fresh_folder(self.folder.root / ".data.tmp")
         writer = ShardWriter(staging, self.recipe.run.rows_per_file)
         for number, rows in enumerate(_read_rows(sources)):
@@ -117,9 +128,12 @@ class Finalizer:
                 task = self.tasks[task_name]
                 scope = corpus.subset(code=task.takes_code)
                 task_rows, query_embeddings = self._per_row_gates(task, task_rows, scope, rejects)
+                gated = task_rows
                 if task.positive_is_document:
                     seed = stable_int(self.recipe.seed, self.recipe.mining.seed, "mining", number, task_name)
                     task_rows = self._mine(task_rows, query_embeddings, scope, rejects, seed)
+                self._group(task_rows)
+                self._diversity.add(task_rows, _aligned(gated, query_embeddings, task_rows))
                 kept += task_rows
             rows = kept
             writer.add(rows_to_table(rows))
@@ -129,7 +143,61 @@ class Finalizer:
         replace_folder(staging, self.folder.data)
         _replace_finalize_rejects(staged_rejects, self.folder.rejects)
         self.report.removals = dict(sorted(rejects.counts.items()))
+        self._close_collisions()
+        self.report.diversity = self._diversity.result()
         return self.report
+
+    def _open_collisions(self, corpus: Corpus) -> None:
+        """The cross-row collision index over the positives of the rows the global gates
+        kept and the corpus documents (`synthgen/mining/collisions.py`)."""
+        self._collisions: CollisionIndex | None = None
+        self._group_sizes: dict[str, int] = {}
+        self.report.collisions = {}
+        if not self.recipe.collisions.enabled:
+            return
+        near = self.recipe.gates.near_dup
+        config = NearDupConfig(threshold=near.threshold, ngram=near.ngram)
+        self._collisions = CollisionIndex(self._live_positives, corpus.texts, config)
+        self.report.collisions = {"action": self.recipe.collisions.action, "negatives_checked": 0,
+                                  "negatives_colliding": 0, "negatives_dropped": 0,
+                                  "rows_with_colliding_negatives": 0}
+
+    def _group(self, rows: list[dict]) -> None:
+        """Each row's `group` (its positive's duplicate cluster)."""
+        if self._collisions is None:
+            return
+        for row in rows:
+            row["group"] = self._collisions.group(row["positive"])
+            self._group_sizes[row["group"]] = self._group_sizes.get(row["group"], 0) + 1
+
+    def _check_collisions(self, row: dict) -> None:
+        """Flag (or drop) the row's mined negatives that copy some row's positive."""
+        if self._collisions is None:
+            return
+        groups = [self._collisions.colliding_group(n) for n in row["negatives"]]
+        counts = self.report.collisions
+        colliding = sum(g is not None for g in groups)
+        counts["negatives_checked"] += len(groups)
+        counts["negatives_colliding"] += colliding
+        counts["rows_with_colliding_negatives"] += bool(colliding)
+        if self.recipe.collisions.action == "drop" and colliding:
+            self._collision_log.write(
+                Reject("mining/collisions", "collides_with_positive", row["source_id"],
+                       {"row_id": row["id"], "query": row["query"], "negative": negative, "negative_score": score,
+                        "group": group})
+                for negative, score, group in zip(row["negatives"], row["negative_scores"], groups) if group)
+            keep = [g is None for g in groups]
+            row["negatives"] = [n for n, k in zip(row["negatives"], keep) if k]
+            row["negative_scores"] = [s for s, k in zip(row["negative_scores"], keep) if k]
+            groups = [None] * len(row["negatives"])
+            counts["negatives_dropped"] += colliding
+        row["negative_groups"] = groups
+
+    def _close_collisions(self) -> None:
+        if self._collisions is None:
+            return
+        self.report.collisions["groups"] = len(self._group_sizes)
+        self.report.collisions["rows_in_shared_groups"] = sum(n for n in self._group_sizes.values() if n > 1)
 
     def _load_corpus(self) -> Corpus:
         ids, texts, languages = [], [], []
@@ -144,15 +212,26 @@ class Finalizer:
         return corpus
 
     def _global_gates(self, sources: list[Path]) -> dict[str, tuple[str, dict[str, Any]]]:
-        """{row id: (reason, detail)} for exact and near-duplicate queries across all rows."""
+        """{row id: (reason, detail)} of the gates over all rows: contamination, exact and near dedup."""
         ids, queries, positives = [], [], []
         for path in sources:
             table = pq.read_table(path, columns=["id", "query", "positive"], read_dictionary=["positive"])
             ids += table.column("id").to_pylist()
             queries += table.column("query").to_pylist()
             positives += _shared_strings(table.column("positive"))
-        found = registry.all_row_drops(self.recipe.gates, ids, queries, positives)
-        return {ids[i]: drop for i, drop in found.items()}
+        dropped: dict[str, tuple[str, dict[str, Any]]] = {}
+        if self.recipe.contamination.against:  # first: an overlapping row is named as such, not as a duplicate
+            index = ContaminationIndex(self.recipe.contamination)
+            found = index.check(queries, positives)
+            for i, match in found.items():
+                dropped[ids[i]] = ("contamination/contaminated", match.detail())
+            self.report.contamination = index.summary(len(found))
+        live = [i for i in range(len(ids)) if ids[i] not in dropped]
+        found_rows = registry.all_row_drops(self.recipe.gates, [ids[i] for i in live], [queries[i] for i in live],
+                                            [positives[i] for i in live])
+        dropped.update({ids[live[j]]: drop for j, drop in found_rows.items()})
+        self._live_positives = [positives[i] for i in range(len(ids)) if ids[i] not in dropped]
+        return dropped
 
     def _drop_global(self, rows: list[dict], dropped: dict, rejects: RejectLog) -> list[dict]:
         kept = []
@@ -240,11 +319,28 @@ class Finalizer:
         for row, negatives, scores in zip(rows, result.negatives, result.negative_scores):
             row["negatives"] = [corpus.texts[j] for j in negatives]
             row["negative_scores"] = [float(s) for s in scores]
-            if len(negatives) < settings.min_negatives:
-                rejects.write([_reject("mining", "too_few_negatives", row, {"found": len(negatives)})])
+            self._check_collisions(row)
+            if len(row["negatives"]) < settings.min_negatives:
+                rejects.write([_reject("mining", "too_few_negatives", row, {"found": len(row["negatives"])})])
             else:
                 kept.append(row)
         return kept
+
+
+def _aligned(gated: list[dict], vectors: np.ndarray | None, kept: list[dict]) -> np.ndarray | None:
+    """The query vectors of `kept` (a subset of `gated`, same dict objects, same order)."""
+    if vectors is None or len(vectors) != len(gated):
+        return None
+    position = {id(row): i for i, row in enumerate(gated)}
+    return vectors[np.array([position[id(row)] for row in kept], dtype=np.int64)] if kept else vectors[:0]
+
+
+def _persona_texts(recipe: Recipe) -> list[str] | None:
+    """The persona library's texts (for coverage), or None where it cannot be read here."""
+    try:
+        return [p.persona for p in load_personas(recipe.personas.libraries)]
+    except UserError:
+        return None
 
 
 def _document_clusters(texts: list[str], recipe: Recipe) -> dict[int, list[int]]:
@@ -318,7 +414,8 @@ def _replace_finalize_rejects(staged: Path, rejects: Path) -> None:
     written = {path.name for path in staged.glob("*.jsonl")}
     for name in sorted(written):
         os.replace(staged / name, rejects / name)
-    for stale in [*rejects.glob("gates-*.jsonl"), rejects / "gates.jsonl", rejects / "mining.jsonl"]:
+    for stale in [*rejects.glob("gates-*.jsonl"), rejects / "gates.jsonl", rejects / "mining.jsonl",
+                  rejects / "mining-collisions.jsonl"]:
         if stale.name not in written:
             stale.unlink(missing_ok=True)
     staged.rmdir()

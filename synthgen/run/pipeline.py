@@ -369,6 +369,9 @@ def update_manifest(folder: RunFolder, manifest: dict[str, Any], recipe: Recipe,
     manifest["removals"] = dict(sorted({**manifest["generation_removals"], **report.removals}.items()))
     manifest["mining"] = {"report": report.mining, "advice": report.advice}
     manifest["calibration"] = report.calibration
+    manifest["contamination"] = report.contamination
+    manifest["collisions"] = report.collisions
+    manifest["diversity"] = report.diversity
     manifest["yield"] = yield_table(manifest.get("cells", {}), kept_per_cell(folder.data))
     manifest["shards"] = report.shards
     manifest["timings"]["total_seconds"] = round(seconds, 3)

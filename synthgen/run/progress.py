@@ -75,9 +75,30 @@ def summary_lines(manifest: dict[str, Any], width: int = 80) -> list[str]:
         rate = stats["completion_tokens"] / max(stats["seconds"], 1e-9)
         lines += _wrapped(f"  stage {stage}: {stats['requests']:,} requests, {stats['prompt_tokens']:,} prompt + "
                           f"{stats['completion_tokens']:,} generated tokens, {rate:,.0f} tok/s", width)
+    lines += _label_lines(manifest, width)
     lines.append(f"  wall time: {manifest['timings']['total_seconds']:.1f} s")
     for advice in manifest.get("mining", {}).get("advice", []):
         lines += _wrapped(f"  mining: {advice}", width)
+    return lines
+
+
+def _label_lines(manifest: dict[str, Any], width: int) -> list[str]:
+    """Contamination, cross-row collisions and query diversity, one line each where recorded."""
+    lines: list[str] = []
+    checked = manifest.get("contamination") or {}
+    if checked:
+        sets = ", ".join(s["path"] for s in checked.get("against", []))
+        lines += _wrapped(f"  contamination: {checked['rows_removed']:,} rows removed, checked against {sets}", width)
+    collisions = manifest.get("collisions") or {}
+    if collisions:
+        lines += _wrapped(f"  collisions: {collisions['negatives_colliding']:,} of {collisions['negatives_checked']:,} "
+                          f"mined negatives copy a row's positive ({collisions['action']}); "
+                          f"{collisions.get('groups', 0):,} positive groups", width)
+    diversity = manifest.get("diversity") or {}
+    if diversity.get("queries"):
+        lines += _wrapped(f"  diversity: distinct-1 {diversity['distinct_1']}, distinct-2 {diversity['distinct_2']}, "
+                          f"mean pairwise cosine {diversity['mean_pairwise_cosine']}, near-duplicate neighbours "
+                          f"{diversity['nearest_neighbour_duplicate_rate']}", width)
     return lines
 
 

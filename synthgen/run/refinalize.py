@@ -56,10 +56,10 @@ class Refinalized:
                 + [f"  {line}" for line in report.advice])
 
 
-def refinalize(run: OpenedRun, overrides: list[str], allowed: str, command: str,
+def refinalize(run: OpenedRun, overrides: list[str], allowed: tuple[str, ...], command: str,
                embedder: Embedder | None = None) -> Refinalized:
     """Run the gates and mining again over `run`'s generated rows with the recipe it was
-    made with, changed by `overrides` (`key=value`, each under `allowed`, e.g. "gates."),
+    made with, changed by `overrides` (`key=value`, each under one of `allowed`, e.g. "gates."),
     and record the pass in its manifest. `command` names the command in messages."""
     started = time.perf_counter()
     require_owned(run.folder.root, "run", command)
@@ -70,7 +70,7 @@ def refinalize(run: OpenedRun, overrides: list[str], allowed: str, command: str,
     data = orjson.loads(orjson.dumps(run.recipe))  # a deep copy: overrides change nested tables
     for item in overrides:
         if not item.strip().startswith(allowed):
-            raise UserError(f"--set {item}: this command changes only {allowed}* keys")
+            raise UserError(f"--set {item}: this command changes only {', '.join(a + '*' for a in allowed)} keys")
         apply_override(data, item)
     recipe = build_recipe(data)
     report = Finalizer(run.folder, recipe, embedder or load_embedder(recipe.embedder)).run()

@@ -17,7 +17,7 @@ CONTRACT = [
     ("difficulty", pa.string()), ("label", pa.string()), ("misleading_label", pa.string()),
     ("similarity_positive", pa.float32()), ("similarity_negative", pa.float32()),
     ("source_id", pa.string()), ("generator", pa.string()),
-    ("embedder", pa.string()),
+    ("embedder", pa.string()), ("group", pa.string()), ("negative_groups", pa.list_(pa.string())),
 ]
 
 

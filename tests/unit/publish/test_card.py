@@ -14,6 +14,7 @@ from run_folders import HOSTILE_QUERY, mixed_rows, write_finished_run
 from synthgen.publish.card import size_category
 from synthgen.publish.hub import publish_run
 from synthgen.publish.templates import code_block, md_cell
+from synthgen.publish.report import PLOTS
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +70,7 @@ def test_card_cites_qwen3_embedding_and_links_every_plot(published):
     assert "arXiv:2506.05176" in text and "Qwen3 Embedding: Advancing Text Embedding and Reranking" in text
     for link in re.findall(r"!\[[^\]]*\]\((images/[^)]+)\)", text):
         assert (published / link).is_file()
-    assert len(re.findall(r"!\[", text)) == 7
+    assert len(re.findall(r"!\[", text)) == len(PLOTS)
 
 
 def test_card_counts_come_from_the_manifest(published):

@@ -27,7 +27,7 @@ def finished(tmp_path_factory):
 
 def test_refinalize_applies_the_overrides_and_records_the_pass(finished):
     before = orjson.loads((finished / "manifest.json").read_bytes())
-    done = refinalize(FinishedRun.open(finished), ["mining.num_negatives=1"], "mining.", "mine", HashEmbedder())
+    done = refinalize(FinishedRun.open(finished), ["mining.num_negatives=1"], ("mining.",), "mine", HashEmbedder())
     manifest = orjson.loads((finished / "manifest.json").read_bytes())
     assert manifest["recipe"]["mining"]["num_negatives"] == 1 != before["recipe"]["mining"]["num_negatives"]
     assert manifest["counts"]["rows"] == done.report.rows_out and done.report.rows_in == before["counts"]["generated_rows"]
@@ -39,7 +39,7 @@ def test_refinalize_applies_the_overrides_and_records_the_pass(finished):
 
 def test_refinalize_changes_only_the_commands_keys(finished):
     with pytest.raises(UserError, match=r"--set mining.num_negatives=2: this command changes only gates\.\* keys"):
-        refinalize(FinishedRun.open(finished), ["mining.num_negatives=2"], "gates.", "filter", HashEmbedder())
+        refinalize(FinishedRun.open(finished), ["mining.num_negatives=2"], ("gates.",), "filter", HashEmbedder())
 
 
 def test_filter_prints_the_pass(finished, monkeypatch):

@@ -33,7 +33,7 @@ import orjson
 from synthgen.config.quality import ContaminationConfig
 from synthgen.corpus.near_dup import NearDupConfig, find_near_duplicates
 from synthgen.errors import UserError
-from synthgen.gates.base import normalize_text
+from synthgen.corpus.text import normalize_text
 from synthgen.gates.exact import text_key
 
 QUERY_FIELDS = ("query", "question", "anchor")

@@ -17,7 +17,7 @@ the report and stated in the dataset card:
   of at most `SAMPLE` (5,000) queries (the rows with the smallest id hashes, so the same
   sample for any row order); `nearest_neighbour_mean_cosine` beside it.
 - `query_types`, `personas`: coverage of the library (the question types of the retrieval
-  stage, `synthgen.generation.rows.QUESTION_TYPES`; the recipe's persona libraries): the
+  stage, `synthgen.tasks.retrieval.QUESTION_TYPES`; the recipe's persona libraries): the
   share of it that rows use, and the entropy of their distribution in bits, and normalized
   by log2 of the library size (1.0: every entry used equally often).
 """
@@ -31,8 +31,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from synthgen.gates.base import normalize_text
-from synthgen.generation.rows import QUESTION_TYPES
+from synthgen.corpus.text import normalize_text
+from synthgen.tasks.retrieval import QUESTION_TYPES
 
 NN_DUPLICATE_COSINE = 0.95
 SAMPLE = 5_000

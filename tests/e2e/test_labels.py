@@ -24,7 +24,7 @@ import pytest
 
 from synthgen.engines.models import resolve_model
 from synthgen.corpus.near_dup import normalize
-from synthgen.gates.base import normalize_text
+from synthgen.corpus.text import normalize_text
 from synthgen.run.ledger import audit_run
 from tests.e2e.conftest import synthgen_cli
 from tests.e2e.runs import make_run_folder

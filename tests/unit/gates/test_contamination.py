@@ -13,7 +13,7 @@ from small_runs import recipe, write_corpus
 
 from synthgen.config.quality import ContaminationConfig
 from synthgen.errors import UserError
-from synthgen.gates.base import normalize_text
+from synthgen.corpus.text import normalize_text
 from synthgen.gates.contamination import ContaminationIndex, SetItem, load_test_set
 from synthgen.run.ledger import audit_run
 from synthgen.run.pipeline import Pipeline
@@ -167,7 +167,7 @@ def test_test_set_layouts(tmp_path):
     ("collisions", {"action": "mask"}, "collisions.action"),
 ])
 def test_bad_settings_are_one_line_naming_the_key(section, values, key):
-    from synthgen.config.recipe import build_recipe
+    from synthgen.config.loader import build_recipe
     from synthgen.errors import RecipeError
 
     with pytest.raises(RecipeError, match=key.replace(".", r"\.")):

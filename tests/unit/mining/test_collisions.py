@@ -10,7 +10,7 @@ from fakes import HashEmbedder, SeededEngine
 from small_runs import recipe, write_corpus
 
 from synthgen.corpus.near_dup import NearDupConfig
-from synthgen.gates.base import normalize_text
+from synthgen.corpus.text import normalize_text
 from synthgen.mining.collisions import CollisionIndex
 from synthgen.run.ledger import audit_run
 from synthgen.run.pipeline import Pipeline

@@ -183,6 +183,23 @@ def mine(
     _refinalize(run_dir, set_, allowed="mining.", command="mine")
 
 
+@app.command()
+@user_errors
+def judge(
+    run_dir: Path = typer.Argument(..., help="A finished run folder."),
+    set_: list[str] = typer.Option([], "--set", help="Change a judge key: --set judge.relevant_threshold=0.8"),
+) -> None:
+    """Score each mined row's positive and negatives with an LLM or cross-encoder judge;
+    drop negatives it finds relevant, relabel (or drop) rows whose best negative wins.
+
+    Re-runs the gates and mining from generated/ first, like filter and mine; scores are
+    cached in RUN_DIR/judge/cache.jsonl, so a rerun makes no engine requests.
+
+    Example: synthgen judge outputs/demo --set judge.on_better_negative=drop
+    """
+    _refinalize(run_dir, ["judge.enabled=true", *set_], allowed="judge.", command="judge")
+
+
 def _refinalize(run_dir: Path, overrides: list[str], allowed: str, command: str) -> None:
     import time
 
@@ -213,10 +230,12 @@ def _refinalize(run_dir: Path, overrides: list[str], allowed: str, command: str)
 
 
 def _print_finalize(report, seconds: float) -> None:
+    from synthgen.judge import summary_lines
+
     typer.echo(f"{report.rows_in} generated rows -> {report.rows_out} kept ({seconds:.1f} s)")
     for reason, count in report.removals.items():
         typer.echo(f"  removed {reason}: {count}")
-    for line in report.advice:
+    for line in [*report.advice, *summary_lines(report.judge)]:
         typer.echo(f"  {line}")
 
 

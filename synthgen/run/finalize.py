@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from synthgen.corpus.readers import Reject
-from synthgen.engines.base import Embedder
+from synthgen.engines.base import Embedder, Generator
 from synthgen.engines.threads import use_one_math_thread
 from synthgen.gates.base import Gate, GateContext
 from synthgen.gates.calibration import Calibration, calibrate
@@ -35,6 +35,7 @@ from synthgen.gates.leakage import LeakageFilter
 from synthgen.corpus.near_dup import NearDupConfig, find_near_duplicates
 from synthgen.gates.semantic import GenericTextFilter, InstructionFilter, PositiveLengthFilter, TopicFilter
 from synthgen.gates.translation import TranslationFilter
+from synthgen.judge import JudgeStep, build_judge
 from synthgen.mining.hard_negatives import MiningConfig, MiningResult, mine_negatives
 from synthgen.run.output import RejectLog, RunFolder, ShardWriter, replace_folder
 from synthgen.config.recipe import CODE_LANGUAGES, Recipe
@@ -77,6 +78,7 @@ class FinalizeReport:
     advice: list[str] = field(default_factory=list)
     shards: list[dict[str, Any]] = field(default_factory=list)
     calibration: dict[str, Any] = field(default_factory=dict)
+    judge: dict[str, Any] = field(default_factory=dict)  # `[judge]`: synthgen/judge/
 
 
 def task_gates(recipe: Recipe, task: Task) -> list[Gate]:
@@ -103,10 +105,14 @@ def task_gates(recipe: Recipe, task: Task) -> list[Gate]:
 class Finalizer:
     """Applies a recipe's gates and mining to a run folder's generated rows."""
 
-    def __init__(self, folder: RunFolder, recipe: Recipe, embedder: Embedder):
+    def __init__(self, folder: RunFolder, recipe: Recipe, embedder: Embedder, judge_generator: Generator | None = None):
         if recipe.run.deterministic:  # scores of the same rows, bit for bit, in every process
             use_one_math_thread()
         self.folder, self.recipe, self.embedder = folder, recipe, embedder
+        self.judge: JudgeStep | None = None
+        if recipe.judge.enabled:  # the engine loads on the first pair the cache lacks
+            self.judge = JudgeStep(recipe.judge, build_judge(recipe.judge, folder.root, judge_generator),
+                                   recipe.mining.min_negatives if recipe.mining.enabled else 0)
         self.tasks = build_tasks(recipe)
         self.gates = {name: task_gates(recipe, task) for name, task in self.tasks.items()}
         self.report = FinalizeReport()
@@ -119,6 +125,7 @@ class Finalizer:
         sources = self.folder.parts()
         staged_rejects = _fresh_folder(self.folder.root / ".rejects.tmp")
         rejects = RejectLog(staged_rejects)
+        notes = RejectLog(staged_rejects)  # the judge's dropped negatives and relabeled rows: not row removals
         corpus = self._load_corpus()
         dropped = self._global_gates(sources)
         staging = _fresh_folder(self.folder.root / ".data.tmp")
@@ -135,6 +142,7 @@ class Finalizer:
                 if task.positive_is_document:
                     seed = stable_int(self.recipe.seed, self.recipe.mining.seed, "mining", number, task_name)
                     task_rows = self._mine(task_rows, query_embeddings, scope, rejects, seed)
+                    task_rows = self._judge(task_rows, rejects, notes)
                 kept += task_rows
             rows = kept
             writer.add(rows_to_table(rows))
@@ -144,7 +152,18 @@ class Finalizer:
         replace_folder(staging, self.folder.data)
         _replace_finalize_rejects(staged_rejects, self.folder.rejects)
         self.report.removals = dict(sorted(rejects.counts.items()))
+        if self.judge is not None:
+            self.report.judge = self.judge.report()
         return self.report
+
+    def _judge(self, rows: list[dict], rejects: RejectLog, notes: RejectLog) -> list[dict]:
+        """The judge's scores and rules on mined rows (`[judge]`), if enabled."""
+        if self.judge is None or not rows:
+            return rows
+        result = self.judge.run(rows)
+        rejects.write(result.row_rejects)
+        notes.write(result.notes)
+        return result.kept
 
     def _load_corpus(self) -> Corpus:
         ids, texts, languages = [], [], []
@@ -347,7 +366,8 @@ def _replace_finalize_rejects(staged: Path, rejects: Path) -> None:
     written = {path.name for path in staged.glob("*.jsonl")}
     for name in sorted(written):
         os.replace(staged / name, rejects / name)
-    for stale in [*rejects.glob("gates-*.jsonl"), rejects / "gates.jsonl", rejects / "mining.jsonl"]:
+    for stale in [*rejects.glob("gates-*.jsonl"), rejects / "gates.jsonl", rejects / "mining.jsonl",
+                  *rejects.glob("judge*.jsonl")]:
         if stale.name not in written:
             stale.unlink(missing_ok=True)
     staged.rmdir()

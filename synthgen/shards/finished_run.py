@@ -26,7 +26,7 @@ from synthgen.generation.rows import ROW_SCHEMA
 # stops with one line instead of an AttributeError deep inside a plot.
 _MANIFEST_TYPES = {"recipe": dict, "counts": dict, "counts_by": dict, "stages": dict, "removals": dict,
                    "generation_removals": dict, "gate_removals": dict, "timings": dict, "mining": dict,
-                   "shards": list, "brainstorm": dict, "yield": list, "cells": dict, "eval": dict,
+                   "shards": list, "brainstorm": dict, "judge": dict, "yield": list, "cells": dict, "eval": dict,
                    "generator": str, "embedder": str, "created": str}
 _JSON_NAMES = {dict: "object", list: "array", str: "string"}
 

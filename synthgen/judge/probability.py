@@ -38,7 +38,10 @@ def yes_probability(top_logprobs: Mapping[str, float]) -> float | None:
     floor = min((v for v in top_logprobs.values() if math.isfinite(v)), default=-100.0)
     yes = _logsumexp(found[YES]) if found[YES] else floor
     no = _logsumexp(found[NO]) if found[NO] else floor
-    return 1.0 / (1.0 + math.exp(no - yes))  # = e^yes / (e^yes + e^no), without overflow
+    difference = no - yes  # p = e^yes / (e^yes + e^no) = 1 / (1 + e^(no - yes)), without overflow
+    if difference > 0:
+        return math.exp(-difference) / (1.0 + math.exp(-difference))
+    return 1.0 / (1.0 + math.exp(difference))
 
 
 def _logsumexp(values: list[float]) -> float:

@@ -61,7 +61,7 @@ class CachedJudge:
         for key, pair in zip(keys, pairs):
             if self.cache.get(key) is None:
                 missing.setdefault(key, pair)
-        self.stats.cache_hits += len(pairs) - sum(1 for k in keys if k in missing)
+        self.stats.cache_hits += len(pairs) - len(missing)  # answered without a request of their own
         todo = list(missing.items())
         started = time.perf_counter()
         for start in range(0, len(todo), self.batch_size):

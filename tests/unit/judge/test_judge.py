@@ -359,3 +359,26 @@ def test_judge_command_on_a_finished_run(tmp_path, monkeypatch):
     assert "judge.on_better_negative: must be one of relabel, drop" in bad.output
     wrong_key = runner.invoke(cli.app, ["judge", str(folder.root), "--set", "gates.cosine.min_score=0.1"])
     assert wrong_key.exit_code == 2 and "only judge.* keys" in wrong_key.output
+
+
+def test_report_and_run_summary_show_the_judge_against_the_margin_rule(tmp_path):
+    from run_folders import mixed_rows, write_finished_run
+
+    from synthgen.publish.report import write_report
+    from synthgen.run.progress import summary_lines as run_summary
+
+    tally = apply_rules([_row(7, 0.9, [0.1, 0.2, 0.6, 0.95])], JudgeConfig(), min_negatives=0).tally
+    entry = {"kind": "llm", "model": "HuggingFaceTB/SmolLM2-135M-Instruct", "prompt_sha256": "x",
+             "settings": {"relevant_threshold": 0.5, "better_margin": 0.1, "on_better_negative": "relabel"},
+             "pairs": 5, "cache_hits": 0, "engine_requests": 5, "undecided": 0, "engine_seconds": 0.1,
+             **tally.to_dict()}
+    folder = write_finished_run(tmp_path / "run", mixed_rows(), judge=entry)
+    html = write_report(folder.root).read_text(encoding="utf-8")
+    assert "<h2>Judge</h2>" in html and "agreement with the margin rule" in html
+    assert "50.0%" in html  # 2 of 4 negatives: one judged relevant, one above the positive
+    lines = summary_lines(entry)
+    assert "agrees with the embedder's margin rule on 50.0% of 4 negatives" in lines[-1]
+    manifest = orjson.loads(folder.manifest.read_bytes())
+    assert any("margin rule" in line for line in run_summary(manifest, width=200))
+    folder_without = write_finished_run(tmp_path / "plain", mixed_rows())
+    assert "<h2>Judge</h2>" not in write_report(folder_without.root).read_text(encoding="utf-8")

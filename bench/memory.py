@@ -138,8 +138,8 @@ def build_run(root: Path, rows: int, docs: int = 10_000, seed: int = 0) -> dict:
                       "label": None, "misleading_label": None, "similarity_positive": None,
                       "similarity_negative": None, "source_id": document.id, "generator": "bench",
                       "embedder": "bench-hashing-384"}
-            for name, value in values.items():
-                columns[name].append(value)
+            for name in columns:  # columns the rows do not set (judge scores) are null
+                columns[name].append(values.get(name))
         write_parquet(folder.document_part_path(part), documents_table(documents))
         write_parquet(folder.part_path(part), pa.Table.from_pydict(columns, schema=ROW_SCHEMA))
         written += count

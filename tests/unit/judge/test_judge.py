@@ -382,3 +382,35 @@ def test_report_and_run_summary_show_the_judge_against_the_margin_rule(tmp_path)
     assert any("margin rule" in line for line in run_summary(manifest, width=200))
     folder_without = write_finished_run(tmp_path / "plain", mixed_rows())
     assert "<h2>Judge</h2>" not in write_report(folder_without.root).read_text(encoding="utf-8")
+
+
+def test_a_run_with_judge_on_uses_its_own_generator_as_the_judge(tmp_path, monkeypatch):
+    from fakes import HashEmbedder, SeededEngine
+    from small_runs import recipe as small_recipe, write_corpus
+
+    from synthgen.run.pipeline import Pipeline
+
+    class Both(SeededEngine):
+        """The run's generator: JSON for the stages, scripted logprobs for the judge."""
+
+        def __init__(self):
+            super().__init__()
+            self.judge = LogprobEngine(lambda message: 0.9 if "Document" in message else 0.2)
+
+        def generate(self, requests):
+            if requests and requests[0].logprobs:
+                return self.judge.generate(requests)
+            return super().generate(requests)
+
+    monkeypatch.setattr("synthgen.engines.load_generator", lambda *a, **k: pytest.fail("a second engine"))
+    engine = Both()
+    recipe = small_recipe(write_corpus(tmp_path / "c.jsonl"), judge={"enabled": True, "relevant_threshold": 0.95},
+                          generator={"model": "builtin:smollm2-135m-instruct"})
+    manifest = Pipeline(recipe, tmp_path / "out", engine, HashEmbedder(), show_progress=False).run()
+    judge = manifest["judge"]
+    assert judge["engine_requests"] == engine.judge.requests > 0 and judge["rows"] >= 1
+    rows = pq.read_table(tmp_path / "out" / "data").to_pylist()
+    judged = [r for r in rows if r["task"] == "retrieval"]
+    assert judged and all(r["judge_positive_score"] is not None for r in judged)
+    assert all(r["judge_positive_score"] is None for r in rows if r["task"] == "classification")
+    assert audit_run(tmp_path / "out").ok

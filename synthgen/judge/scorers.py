@@ -37,10 +37,12 @@ class JudgeStats:
     cache_hits: int = 0
     engine_requests: int = 0
     undecided: int = 0  # neither "yes" nor "no" among the top tokens: scored 0.5
-    engine_seconds: float = 0.0  # scoring what the cache lacked, model loading included
+    engine_seconds: float = 0.0  # scoring what the cache lacked, without loading the model
+    load_seconds: float = 0.0  # loading the judge's model (only when the cache lacked a pair)
 
     def to_dict(self) -> dict[str, float]:
-        return {**vars(self), "engine_seconds": round(self.engine_seconds, 3)}
+        return {**vars(self), "engine_seconds": round(self.engine_seconds, 3),
+                "load_seconds": round(self.load_seconds, 3)}
 
 
 class CachedJudge:
@@ -63,12 +65,13 @@ class CachedJudge:
                 missing.setdefault(key, pair)
         self.stats.cache_hits += len(pairs) - len(missing)  # answered without a request of their own
         todo = list(missing.items())
-        started = time.perf_counter()
+        started, loaded = time.perf_counter(), self.stats.load_seconds
         for start in range(0, len(todo), self.batch_size):
             batch = todo[start:start + self.batch_size]
             scores = self._score_uncached([pair for _, pair in batch])
             self.cache.add({key: score for (key, _), score in zip(batch, scores)})
-        self.stats.engine_seconds += time.perf_counter() - started if todo else 0.0
+        if todo:
+            self.stats.engine_seconds += time.perf_counter() - started - (self.stats.load_seconds - loaded)
         return [float(self.cache.get(key)) for key in keys]
 
     def _score_uncached(self, pairs: list[Pair]) -> list[float]:
@@ -93,7 +96,9 @@ class LLMJudge(CachedJudge):
     @property
     def generator(self) -> Generator:
         if self._generator is None:
+            started = time.perf_counter()
             self._generator = self._make_generator()
+            self.stats.load_seconds += time.perf_counter() - started
         return self._generator
 
     def requests(self, pairs: Sequence[Pair]) -> list[GenerationRequest]:
@@ -134,7 +139,9 @@ class CrossEncoderJudge(CachedJudge):
         import torch
 
         if self._model is None:
+            started = time.perf_counter()
             self._model = self._make_model()
+            self.stats.load_seconds += time.perf_counter() - started
         scores = self._model.predict([(p.query, p.document[:self.max_document_chars]) for p in pairs],
                                      activation_fn=torch.nn.Sigmoid(), batch_size=32, show_progress_bar=False)
         self.stats.engine_requests += len(pairs)

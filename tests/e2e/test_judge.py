@@ -51,8 +51,8 @@ def test_every_positive_and_negative_gets_a_judge_score(judged):
         assert 0.0 <= row["judge_positive_score"] <= 1.0
         assert len(row["judge_negative_scores"]) == len(row["negatives"]) == len(row["negative_scores"])
         assert all(0.0 <= p <= 1.0 for p in row["judge_negative_scores"])
-    print(f"\njudge on {pairs} pairs: {judge['engine_seconds']:.1f} s, "
-          f"{judge['engine_seconds'] / judge['engine_requests'] * 1000:.0f} ms per pair (engine start included); "
+    print(f"\njudge on {pairs} pairs: engine start {judge['load_seconds']:.1f} s, scoring {judge['engine_seconds']:.1f} s, "
+          f"{judge['engine_seconds'] / judge['engine_requests'] * 1000:.0f} ms per pair; "
           f"agreement with the margin rule {judge['agreement_with_margin_rule']}, order agreement "
           f"{judge['order_agreement']}, mean p(yes) positives {judge['mean_positive_score']}, negatives "
           f"{judge['mean_negative_score']}; dropped negatives {judge['negatives_dropped']}, relabeled "

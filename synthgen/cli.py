@@ -208,6 +208,7 @@ def _refinalize(run_dir: Path, overrides: list[str], allowed: str, command: str)
     from synthgen.shards.finished_run import FinishedRun
     from synthgen.run.owned_folders import require_owned
     from synthgen.run.pipeline import update_manifest
+    from synthgen.run.terminal import engine_output_to
     from synthgen.config.recipe import apply_override, build_recipe
 
     started = time.perf_counter()
@@ -223,7 +224,9 @@ def _refinalize(run_dir: Path, overrides: list[str], allowed: str, command: str)
             raise UserError(f"--set {item}: this command changes only {allowed}* keys")
         apply_override(data, item)
     recipe = build_recipe(data)
-    report = Finalizer(run.folder, recipe, load_embedder(recipe.embedder)).run()
+    engine_log = run.folder.root / "logs" / "engine.log" if command == "judge" else None  # the judge's vLLM chatter
+    with engine_output_to(engine_log):
+        report = Finalizer(run.folder, recipe, load_embedder(recipe.embedder)).run()
     run.manifest.setdefault("timings", {})
     update_manifest(run.folder, run.manifest, recipe, report, run.manifest["timings"].get("total_seconds", 0.0))
     _print_finalize(report, time.perf_counter() - started)

@@ -156,7 +156,12 @@ class FinishedRun:
         if not cosine.get("enabled", False) or "cosine" not in self.task_gates(task):
             return None
         override = ((self.recipe.get("tasks") or {}).get(task) or {}).get("min_cosine")
-        return float(override if override is not None else cosine.get("min_score", 0.7))
+        value = override if override is not None else cosine.get("min_score", 0.7)
+        if isinstance(value, str):  # a name: "qwen3-report" is 0.7; "calibrated" is per language, no one line
+            from synthgen.config.recipe import NAMED_THRESHOLDS
+
+            return NAMED_THRESHOLDS.get(value)
+        return float(value)
 
     # ---- what the shards hold -----------------------------------------------------------
 

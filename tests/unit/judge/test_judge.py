@@ -414,3 +414,19 @@ def test_a_run_with_judge_on_uses_its_own_generator_as_the_judge(tmp_path, monke
     assert judged and all(r["judge_positive_score"] is not None for r in judged)
     assert all(r["judge_positive_score"] is None for r in rows if r["task"] == "classification")
     assert audit_run(tmp_path / "out").ok
+
+
+def test_report_of_a_run_with_calibrated_cosine_thresholds(tmp_path):
+    """`make demo`'s recipe: gates.cosine.min_score = "calibrated" (per language, no one line)."""
+    from run_folders import RECIPE, mixed_rows, write_finished_run
+
+    from synthgen.publish.report import write_report
+    from synthgen.shards.finished_run import FinishedRun
+
+    recipe = {**RECIPE, "gates": {"cosine": {"min_score": "calibrated"}}}
+    folder = write_finished_run(tmp_path / "run", mixed_rows(), recipe=recipe)
+    assert FinishedRun.open(folder.root).min_cosine("retrieval") is None
+    assert write_report(folder.root).is_file()
+    named = write_finished_run(tmp_path / "named", mixed_rows(),
+                               recipe={**RECIPE, "gates": {"cosine": {"min_score": "qwen3-report"}}})
+    assert FinishedRun.open(named.root).min_cosine("retrieval") == 0.7

@@ -64,7 +64,8 @@ class CachedJudge:
             if self.cache.get(key) is None:
                 missing.setdefault(key, pair)
         self.stats.cache_hits += len(pairs) - len(missing)  # answered without a request of their own
-        todo = list(missing.items())
+        # Pairs of one document side by side: their prompts share a prefix the engine caches.
+        todo = sorted(missing.items(), key=lambda item: (item[1].instruction, item[1].document, item[1].query))
         started, loaded = time.perf_counter(), self.stats.load_seconds
         for start in range(0, len(todo), self.batch_size):
             batch = todo[start:start + self.batch_size]

@@ -138,7 +138,7 @@ def build_run(root: Path, rows: int, docs: int = 10_000, seed: int = 0) -> dict:
                       "label": None, "misleading_label": None, "similarity_positive": None,
                       "similarity_negative": None, "source_id": document.id, "generator": "bench",
                       "embedder": "bench-hashing-384"}
-            for name in columns:  # a column the contract added later (group, ...) is null
+            for name in columns:  # a column the contract added later (group, judge scores, ...) is null
                 columns[name].append(values.get(name))
         write_parquet(folder.document_part_path(part), documents_table(documents))
         write_parquet(folder.part_path(part), pa.Table.from_pydict(columns, schema=ROW_SCHEMA))

@@ -189,6 +189,27 @@ def mine(
         typer.echo(line)
 
 
+@app.command()
+@user_errors
+def judge(
+    run_dir: Path = typer.Argument(..., help="A finished run folder."),
+    set_: list[str] = typer.Option([], "--set", help="Change a judge key: --set judge.relevant_threshold=0.8"),
+) -> None:
+    """Score each mined row's positive and negatives with an LLM or cross-encoder judge;
+    drop negatives it finds relevant, relabel (or drop) rows whose best negative wins.
+
+    Re-runs the gates and mining from generated/ first, like filter and mine; scores are
+    cached in RUN_DIR/judge/cache.jsonl, so a rerun makes no engine requests.
+
+    Example: synthgen judge outputs/demo --set judge.on_better_negative=drop
+    """
+    from synthgen.run.refinalize import refinalize
+    from synthgen.shards.finished_run import FinishedRun
+
+    for line in refinalize(FinishedRun.open(run_dir), ["judge.enabled=true", *set_], ("judge.",), command="judge").lines():
+        typer.echo(line)
+
+
 @app.command("calibrate")
 @user_errors
 def calibrate_(

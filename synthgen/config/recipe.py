@@ -23,6 +23,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from synthgen.config.judge import JudgeConfig
 from synthgen.config.languages import LanguagesConfig
 from synthgen.config.quality import CollisionsConfig, ContaminationConfig, GatesConfig, MiningRecipeConfig
 from synthgen.config.redaction import REDACTED, looks_like_key, redact_url
@@ -52,6 +53,7 @@ class Recipe:
     languages: LanguagesConfig = field(default_factory=LanguagesConfig)
     gates: GatesConfig = field(default_factory=GatesConfig)
     mining: MiningRecipeConfig = field(default_factory=MiningRecipeConfig)
+    judge: JudgeConfig = field(default_factory=JudgeConfig)
     run: RunConfig = field(default_factory=RunConfig)
     ray: RayConfig = field(default_factory=RayConfig)
     contamination: ContaminationConfig = field(default_factory=ContaminationConfig)
@@ -79,13 +81,17 @@ def redact_recipe(data: dict[str, Any]) -> dict[str, Any]:
     """A recipe as plain data (`Recipe.to_dict`, or a manifest an older synthgen wrote)
     with `generator.base_url` redacted (`synthgen.config.redaction.redact_url`) and an
     `api_key_env` that looks like a key replaced by `***`. Deterministic and idempotent:
-    the run fingerprint compares recipes in this form."""
-    generator = data.get("generator")
-    if not isinstance(generator, dict):
-        return data
-    generator = dict(generator)
-    if isinstance(generator.get("base_url"), str):
-        generator["base_url"] = redact_url(generator["base_url"])
-    if isinstance(generator.get("api_key_env"), str) and looks_like_key(generator["api_key_env"]):
-        generator["api_key_env"] = REDACTED
-    return {**data, "generator": generator}
+    the run fingerprint compares recipes in this form. `judge` gets the same treatment."""
+    redacted = dict(data)
+    for section in ("generator", "judge"):
+        table = data.get(section)
+        if not isinstance(table, dict):
+            continue
+        table = dict(table)
+        if isinstance(table.get("base_url"), str):
+            table["base_url"] = redact_url(table["base_url"])
+        if isinstance(table.get("api_key_env"), str) and looks_like_key(table["api_key_env"]):
+            table["api_key_env"] = REDACTED
+        redacted[section] = table
+    return redacted
+

@@ -64,7 +64,7 @@ class GeneratorConfig:
         if self.base_url:
             check("generator.base_url", self.base_url.startswith(("http://", "https://")),
                   "must start with http:// or https://", self.base_url)
-            check("generator.base_url", _has_host(self.base_url), "must be a URL like http://HOST:PORT/v1",
+            check("generator.base_url", has_host(self.base_url), "must be a URL like http://HOST:PORT/v1",
                   self.base_url)
         # The value is never echoed: a key pasted here by mistake must not reach the terminal.
         check("generator.api_key_env", not looks_like_key(self.api_key_env),
@@ -144,7 +144,7 @@ class RayConfig:
               self.gpus_per_worker)
 
 
-def _has_host(url: str) -> bool:
+def has_host(url: str) -> bool:
     try:
         parts = urlsplit(url)
         _ = parts.port  # a port that is not a number raises

@@ -27,6 +27,7 @@ class GenerationRequest:
     temperature: float
     top_p: float
     schema: dict[str, Any] | None = None
+    logprobs: int = 0  # > 0: return the top `logprobs` log-probabilities of each generated token
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,9 @@ class GenerationOutput:
     prompt_tokens: int
     completion_tokens: int
     cached_tokens: int = 0
+    # With `GenerationRequest.logprobs`: per generated token, {token text: log-probability}
+    # of the top tokens (the engine's decoded text, e.g. "yes", " Yes").
+    top_logprobs: list[dict[str, float]] | None = None
 
 
 class Generator(Protocol):

@@ -251,6 +251,9 @@ class OpenAIGenerator(Generator):
             "model": self.model, "messages": request.messages, "max_tokens": request.max_tokens,
             "temperature": request.temperature, "top_p": request.top_p, "seed": request.seed,
         }
+        if request.logprobs:
+            payload["logprobs"] = True
+            payload["top_logprobs"] = request.logprobs
         if use_schema:
             payload["response_format"] = {"type": "json_schema",
                                           "json_schema": {"name": "output", "schema": request.schema}}
@@ -275,7 +278,28 @@ def _parse_completion(response) -> GenerationOutput:
     return GenerationOutput(text=str(text), finish_reason=finish_reason,
                             prompt_tokens=int(usage.get("prompt_tokens") or 0),
                             completion_tokens=int(usage.get("completion_tokens") or 0),
-                            cached_tokens=int(details.get("cached_tokens") or 0))
+                            cached_tokens=int(details.get("cached_tokens") or 0),
+                            top_logprobs=_top_logprobs(choice.get("logprobs")))
+
+
+def _top_logprobs(logprobs: Any) -> list[dict[str, float]] | None:
+    """A chat completion's `logprobs.content[i].top_logprobs` as one {token: log-probability}
+    per generated token (None where the server sent none)."""
+    content = logprobs.get("content") if isinstance(logprobs, dict) else None
+    if not isinstance(content, list):
+        return None
+    tokens = []
+    for position in content:
+        found: dict[str, float] = {}
+        entries = (position.get("top_logprobs") or []) if isinstance(position, dict) else []
+        for entry in [position, *entries] if isinstance(position, dict) else []:
+            try:
+                token, value = str(entry["token"]), float(entry["logprob"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            found[token] = max(found.get(token, float("-inf")), value)
+        tokens.append(found)
+    return tokens
 
 
 def _retry_after(headers) -> float | None:

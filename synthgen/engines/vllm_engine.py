@@ -100,7 +100,7 @@ class VLLMGenerator(Generator):
             structured = StructuredOutputsParams(json=request.schema)
         return self._vllm.SamplingParams(
             temperature=request.temperature, top_p=request.top_p, max_tokens=request.max_tokens,
-            seed=request.seed, structured_outputs=structured)
+            seed=request.seed, structured_outputs=structured, logprobs=request.logprobs or None)
 
     @staticmethod
     def _to_output(result) -> GenerationOutput:
@@ -111,7 +111,23 @@ class VLLMGenerator(Generator):
             prompt_tokens=len(result.prompt_token_ids or []),
             completion_tokens=len(completion.token_ids),
             cached_tokens=int(result.num_cached_tokens or 0),
+            top_logprobs=_top_logprobs(completion.logprobs),
         )
+
+
+def _top_logprobs(logprobs) -> list[dict[str, float]] | None:
+    """vLLM's per-token {token id: Logprob} as {decoded token: log-probability}; where two
+    ids decode alike, the likelier one is kept (None: logprobs were not asked for)."""
+    if logprobs is None:
+        return None
+    tokens = []
+    for position in logprobs:
+        found: dict[str, float] = {}
+        for token_id, entry in position.items():
+            text = entry.decoded_token if entry.decoded_token is not None else str(token_id)
+            found[text] = max(found.get(text, float("-inf")), float(entry.logprob))
+        tokens.append(found)
+    return tokens
 
 
 class VLLMEmbedder:

@@ -8,6 +8,7 @@
 | query, positive | the anchor and its positive |
 | negatives, negative_scores | hard negatives, best first, and their scores |
 | positive_score | cosine(query, positive) under the recipe's embedder |
+| judge_positive_score, judge_negative_scores | `[judge]`: the judge's probability that the positive / each negative is relevant (null where no judge ran) |
 | query_language, document_language | ISO 639-1 |
 | persona, query_type, difficulty | empty where a task has none |
 | label, misleading_label | classification: the true label (= positive) and the misleading one |
@@ -33,6 +34,8 @@ ROW_SCHEMA = pa.schema([
     pa.field("negatives", pa.list_(pa.string())),
     pa.field("positive_score", pa.float32()),
     pa.field("negative_scores", pa.list_(pa.float32())),
+    pa.field("judge_positive_score", pa.float32()),
+    pa.field("judge_negative_scores", pa.list_(pa.float32())),
     pa.field("query_language", pa.string()),
     pa.field("document_language", pa.string()),
     pa.field("persona", pa.string()),

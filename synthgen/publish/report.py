@@ -344,6 +344,28 @@ MAX_CELLS = 40  # cells on the page, most work items first
 SAMPLE_ROWS = 5  # rows shown on the page, as text: autoescaped, model output is never markup
 
 
+def judge_rows(judge: Any) -> list[tuple[str, str]]:
+    """The judge's figures for the page: how often it agrees with the embedder's margin rule
+    and what it changed (`[judge]`, `synthgen judge`); empty when no judge ran."""
+    if not isinstance(judge, dict) or not judge:
+        return []
+    share = lambda key: "-" if judge.get(key) is None else f"{judge[key]:.1%}"  # noqa: E731
+    count = lambda key: f"{int(judge.get(key) or 0):,}"  # noqa: E731
+    settings = judge.get("settings") or {}
+    return [("judge", f"{judge.get('kind', '?')}: {judge.get('model', '?')}"),
+            ("negatives judged", count("negatives")),
+            ("agreement with the margin rule", f"{share('agreement_with_margin_rule')} (negatives the judge also "
+             f"finds irrelevant, p < {settings.get('relevant_threshold', '?')}, and not above the positive "
+             f"by {settings.get('better_margin', '?')})"),
+            ("positive ranked above the negative", share("order_agreement")),
+            ("negatives judged relevant (dropped)", count("negatives_dropped")),
+            (f"rows whose negative wins ({settings.get('on_better_negative', '?')})",
+             f"{count('relabeled')} relabeled, {count('dropped_better_negative')} dropped"),
+            ("rows dropped with too few negatives left", count("dropped_too_few_negatives")),
+            ("pairs scored", f"{count('pairs')} ({count('cache_hits')} from the cache, "
+             f"{count('engine_requests')} engine requests)")]
+
+
 def write_report(run_dir: str | Path) -> Path:
     """Write `RUN_DIR/report/index.html` (images embedded) and the PNGs beside it."""
     run = FinishedRun.open(run_dir)
@@ -362,6 +384,8 @@ def write_report(run_dir: str | Path) -> Path:
                                 evaluation=summary_rows(run.manifest.get("eval")),
                                 diversity=run.manifest.get("diversity") or {},
                                 contamination=run.manifest.get("contamination") or {},
-                                collisions=run.manifest.get("collisions") or {})
+                                collisions=run.manifest.get("collisions") or {},
+
+                                judge=judge_rows(run.manifest.get("judge")))
         atomic_write_bytes(folder / "index.html", html.encode("utf-8"))
     return folder / "index.html"

@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from synthgen.corpus.readers import Reject
-from synthgen.engines.base import Embedder
+from synthgen.engines.base import Embedder, Generator
 from synthgen.engines.threads import use_one_math_thread
 from synthgen.gates import registry
 from synthgen.gates.base import Gate, GateContext
@@ -40,6 +40,7 @@ from synthgen.mining.hard_negatives import mine_negatives, mining_advice
 from synthgen.errors import UserError
 from synthgen.personas.library import load_personas
 from synthgen.run.diversity import DiversityStats
+from synthgen.judge import JudgeStep, build_judge
 from synthgen.run.output import RejectLog, RunFolder, ShardWriter, replace_folder
 from synthgen.config.languages import is_code_language
 from synthgen.config.recipe import Recipe
@@ -85,6 +86,7 @@ class FinalizeReport:
     contamination: dict[str, Any] = field(default_factory=dict)
     collisions: dict[str, Any] = field(default_factory=dict)
     diversity: dict[str, Any] = field(default_factory=dict)
+    judge: dict[str, Any] = field(default_factory=dict)  # `[judge]`: synthgen/judge/
 
 
 def task_gates(recipe: Recipe, task: Task) -> list[Gate]:
@@ -96,10 +98,14 @@ def task_gates(recipe: Recipe, task: Task) -> list[Gate]:
 class Finalizer:
     """Applies a recipe's gates and mining to a run folder's generated rows."""
 
-    def __init__(self, folder: RunFolder, recipe: Recipe, embedder: Embedder):
+    def __init__(self, folder: RunFolder, recipe: Recipe, embedder: Embedder, judge_generator: Generator | None = None):
         if recipe.run.deterministic:  # scores of the same rows, bit for bit, in every process
             use_one_math_thread()
         self.folder, self.recipe, self.embedder = folder, recipe, embedder
+        self.judge: JudgeStep | None = None
+        if recipe.judge.enabled:  # the engine loads on the first pair the cache lacks
+            self.judge = JudgeStep(recipe.judge, build_judge(recipe.judge, folder.root, judge_generator),
+                                   recipe.mining.min_negatives if recipe.mining.enabled else 0)
         self.tasks = build_tasks(recipe)
         self.gates = {name: task_gates(recipe, task) for name, task in self.tasks.items()}
         self.report = FinalizeReport()
@@ -112,6 +118,7 @@ class Finalizer:
         sources = self.folder.parts()
         staged_rejects = _fresh_folder(self.folder.root / ".rejects.tmp")
         rejects = RejectLog(staged_rejects)
+        notes = RejectLog(staged_rejects)  # the judge's dropped negatives and relabeled rows: not row removals
         corpus = self._load_corpus()
         dropped = self._global_gates(sources)
         self._collision_log = RejectLog(staged_rejects)
@@ -132,6 +139,7 @@ class Finalizer:
                 if task.positive_is_document:
                     seed = stable_int(self.recipe.seed, self.recipe.mining.seed, "mining", number, task_name)
                     task_rows = self._mine(task_rows, query_embeddings, scope, rejects, seed)
+                    task_rows = self._judge(task_rows, rejects, notes)
                 self._group(task_rows)
                 self._diversity.add(task_rows, _aligned(gated, query_embeddings, task_rows))
                 kept += task_rows
@@ -145,6 +153,8 @@ class Finalizer:
         self.report.removals = dict(sorted(rejects.counts.items()))
         self._close_collisions()
         self.report.diversity = self._diversity.result()
+        if self.judge is not None:
+            self.report.judge = self.judge.report()
         return self.report
 
     def _open_collisions(self, corpus: Corpus) -> None:
@@ -198,6 +208,15 @@ class Finalizer:
             return
         self.report.collisions["groups"] = len(self._group_sizes)
         self.report.collisions["rows_in_shared_groups"] = sum(n for n in self._group_sizes.values() if n > 1)
+
+    def _judge(self, rows: list[dict], rejects: RejectLog, notes: RejectLog) -> list[dict]:
+        """The judge's scores and rules on mined rows (`[judge]`), if enabled."""
+        if self.judge is None or not rows:
+            return rows
+        result = self.judge.run(rows)
+        rejects.write(result.row_rejects)
+        notes.write(result.notes)
+        return result.kept
 
     def _load_corpus(self) -> Corpus:
         ids, texts, languages = [], [], []
@@ -328,11 +347,11 @@ class Finalizer:
 
 
 def _aligned(gated: list[dict], vectors: np.ndarray | None, kept: list[dict]) -> np.ndarray | None:
-    """The query vectors of `kept` (a subset of `gated`, same dict objects, same order)."""
+    """The query vectors of `kept` (a subset of `gated` by row id, same order)."""
     if vectors is None or len(vectors) != len(gated):
         return None
-    position = {id(row): i for i, row in enumerate(gated)}
-    return vectors[np.array([position[id(row)] for row in kept], dtype=np.int64)] if kept else vectors[:0]
+    position = {row["id"]: i for i, row in enumerate(gated)}  # by id: the judge may replace a row's dict
+    return vectors[np.array([position[row["id"]] for row in kept], dtype=np.int64)] if kept else vectors[:0]
 
 
 def _persona_texts(recipe: Recipe) -> list[str] | None:
@@ -415,7 +434,8 @@ def _replace_finalize_rejects(staged: Path, rejects: Path) -> None:
     for name in sorted(written):
         os.replace(staged / name, rejects / name)
     for stale in [*rejects.glob("gates-*.jsonl"), rejects / "gates.jsonl", rejects / "mining.jsonl",
-                  rejects / "mining-collisions.jsonl"]:
+                  rejects / "mining-collisions.jsonl",
+                  *rejects.glob("judge*.jsonl")]:
         if stale.name not in written:
             stale.unlink(missing_ok=True)
     staged.rmdir()

@@ -105,7 +105,9 @@ def _rejects(folder: RunFolder) -> Iterator[dict]:
 
 
 def _is_finalize_reject(record: dict) -> bool:
-    return record["step"] == "mining" or record["step"].split("/")[0] == "gates"
+    """A row dropped by a gate, by mining or by the judge (`judge/...` steps are notes on
+    kept rows: dropped negatives, relabels; they carry `row_id`, not `id`)."""
+    return record["step"] in ("mining", "judge") or record["step"].split("/")[0] == "gates"
 
 
 def _is_stage_reject(record: dict) -> bool:

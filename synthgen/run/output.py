@@ -109,7 +109,7 @@ def file_sha256(path: Path) -> str:
 
 
 # What else a run writes besides generated/, data/ and rejects/: `--overwrite` deletes these too.
-RUN_SUBFOLDERS = ("report", "logs", "hub", "eval", ".data.tmp", ".data.old", ".rejects.tmp", ".ray-work")
+RUN_SUBFOLDERS = ("report", "logs", "hub", "eval", "judge", ".data.tmp", ".data.old", ".rejects.tmp", ".ray-work")
 RUN_FILES = ("manifest.json", "state.json")
 
 

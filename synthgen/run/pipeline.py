@@ -132,7 +132,7 @@ class Pipeline:
                             f"({self.state.documents_read} records read; reasons in {self.folder.rejects})")
         manifest = self._generation_manifest(rejects, checkpoint.resumed, engine_stats, time.perf_counter() - started)
         if self.shard is None:
-            report = Finalizer(self.folder, self.recipe, self._embedder_instance()).run()
+            report = Finalizer(self.folder, self.recipe, self._embedder_instance(), self._judge_generator()).run()
             manifest = update_manifest(self.folder, manifest, self.recipe, report, time.perf_counter() - started)
         else:
             self.folder.write_manifest(manifest)
@@ -193,6 +193,15 @@ class Pipeline:
         checkpoint.reject_counts = dict(rejects.counts)
         save_checkpoint(self.folder.root, checkpoint)
 
+    def _judge_generator(self) -> Generator | None:
+        """The run's own generator when `[judge]` names the same model and engine (no second
+        copy in memory); None: the judge loads its own when it needs one."""
+        judge, generator = self.recipe.judge, self.recipe.generator
+        if not judge.enabled or judge.kind != "llm" or (judge.model, judge.engine, judge.base_url) != (
+                generator.model, generator.engine, generator.base_url):
+            return None
+        return self._generator or getattr(getattr(self, "_worker", None), "_generator", None)
+
     def _embedder_instance(self) -> Embedder:
         if self._embedder is None:
             self._embedder = load_embedder(self.recipe.embedder)
@@ -208,6 +217,7 @@ class Pipeline:
         if self.executor_name != "local":
             raise UserError(f"--executor: unknown executor {self.executor_name!r} (local or ray)")
         worker = ShardWorker(self.recipe, personas, self.prompts.root, self._generator, self._embedder_instance())
+        self._worker = worker
         return LocalExecutor(worker)
 
     def _prepare_tasks(self, executor: Executor, rejects: RejectLog, checkpoint: Checkpoint) -> None:
@@ -372,6 +382,10 @@ def update_manifest(folder: RunFolder, manifest: dict[str, Any], recipe: Recipe,
     manifest["contamination"] = report.contamination
     manifest["collisions"] = report.collisions
     manifest["diversity"] = report.diversity
+    if report.judge:
+        manifest["judge"] = report.judge
+    else:
+        manifest.pop("judge", None)
     manifest["yield"] = yield_table(manifest.get("cells", {}), kept_per_cell(folder.data))
     manifest["shards"] = report.shards
     manifest["timings"]["total_seconds"] = round(seconds, 3)

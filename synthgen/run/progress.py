@@ -79,6 +79,10 @@ def summary_lines(manifest: dict[str, Any], width: int = 80) -> list[str]:
     lines.append(f"  wall time: {manifest['timings']['total_seconds']:.1f} s")
     for advice in manifest.get("mining", {}).get("advice", []):
         lines += _wrapped(f"  mining: {advice}", width)
+    from synthgen.judge import summary_lines as judge_lines
+
+    for line in judge_lines(manifest.get("judge") or {}):
+        lines += _wrapped(f"  {line}", width)
     return lines
 
 

@@ -1,9 +1,11 @@
-"""`synthgen filter` and `synthgen mine`: the finalize pass again, over a finished run.
+"""`synthgen filter`, `mine` and `judge`: the finalize pass again, over a finished run.
 
 Both start from the run's generated rows (OUT/generated/), never from its final shards,
 so the same settings give the same shards and a looser threshold brings rows back. The
 recipe is the one the manifest recorded, with `--set` overrides of one table only
-(`gates.*` for filter, `mining.*` for mine); no engine is loaded, only the embedder.
+(`gates.*` for filter, `mining.*` for mine, `judge.*` for judge); no generator is loaded,
+only the embedder, and the judge's engine when a judge must score pairs its cache lacks
+(its vLLM output goes to OUT/logs/engine.log).
 
 The run comes in opened (`synthgen.shards.finished_run.FinishedRun.open`, which has
 checked the manifest's JSON types); this module asks only for what `OpenedRun` names, so
@@ -21,10 +23,12 @@ import orjson
 from synthgen.config.loader import apply_override, build_recipe
 from synthgen.engines import Embedder, load_embedder
 from synthgen.errors import UserError
+from synthgen.judge import summary_lines as judge_summary
 from synthgen.run.finalize import FinalizeReport, Finalizer
 from synthgen.run.output import RunFolder
 from synthgen.run.owned_folders import require_owned
 from synthgen.run.pipeline import update_manifest
+from synthgen.run.terminal import engine_output_to
 
 _NEEDED = ("recipe", "counts", "generation_removals")  # what a finished run's manifest has
 
@@ -53,7 +57,7 @@ class Refinalized:
         report = self.report
         return ([f"{report.rows_in} generated rows -> {report.rows_out} kept ({self.seconds:.1f} s)"]
                 + [f"  removed {reason}: {count}" for reason, count in report.removals.items()]
-                + [f"  {line}" for line in report.advice])
+                + [f"  {line}" for line in [*report.advice, *judge_summary(report.judge)]])
 
 
 def refinalize(run: OpenedRun, overrides: list[str], allowed: tuple[str, ...], command: str,
@@ -73,7 +77,9 @@ def refinalize(run: OpenedRun, overrides: list[str], allowed: tuple[str, ...], c
             raise UserError(f"--set {item}: this command changes only {', '.join(a + '*' for a in allowed)} keys")
         apply_override(data, item)
     recipe = build_recipe(data)
-    report = Finalizer(run.folder, recipe, embedder or load_embedder(recipe.embedder)).run()
+    engine_log = run.folder.root / "logs" / "engine.log" if recipe.judge.enabled else None
+    with engine_output_to(engine_log):
+        report = Finalizer(run.folder, recipe, embedder or load_embedder(recipe.embedder)).run()
     run.manifest.setdefault("timings", {})
     update_manifest(run.folder, run.manifest, recipe, report, run.manifest["timings"].get("total_seconds", 0.0))
     return Refinalized(report, time.perf_counter() - started)

@@ -26,7 +26,7 @@ from synthgen.generation.rows import ROW_SCHEMA
 # stops with one line instead of an AttributeError deep inside a plot.
 _MANIFEST_TYPES = {"recipe": dict, "counts": dict, "counts_by": dict, "stages": dict, "removals": dict,
                    "generation_removals": dict, "gate_removals": dict, "timings": dict, "mining": dict,
-                   "shards": list, "brainstorm": dict, "yield": list, "cells": dict, "eval": dict,
+                   "shards": list, "brainstorm": dict, "judge": dict, "yield": list, "cells": dict, "eval": dict,
                    "contamination": dict, "collisions": dict, "diversity": dict,
                    "generator": str, "embedder": str, "created": str}
 _JSON_NAMES = {dict: "object", list: "array", str: "string"}
@@ -160,6 +160,10 @@ class FinishedRun:
             kind = "code" if task in TASK_TYPES and TASK_TYPES[task].takes_code else "text"
             pooled = ((self.manifest.get("calibration") or {}).get(kind) or {}).get("pooled")
             return None if pooled is None else float(pooled)
+        if isinstance(min_score, str):  # another name: "qwen3-report" is 0.7
+            from synthgen.config.quality import NAMED_THRESHOLDS
+
+            return NAMED_THRESHOLDS.get(min_score)
         return float(min_score)
 
     # ---- what the shards hold -----------------------------------------------------------

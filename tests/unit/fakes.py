@@ -55,3 +55,30 @@ class HashEmbedder:
                 for t in texts]
         vectors = np.array(rows, dtype=np.float32).reshape(len(texts), 16)
         return vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(1e-9)
+
+
+class LogprobEngine:
+    """A judge's engine: answers each yes/no request with scripted next-token logprobs.
+
+    `p_yes(user_message)` gives the probability of "yes"; the top logprobs hold " Yes" and
+    "no" (spellings vary between tokenizers) and a filler token. Counts requests."""
+
+    model_id = "logprob"
+
+    def __init__(self, p_yes):
+        self.p_yes = p_yes
+        self.requests = 0
+        self.calls = 0
+
+    def generate(self, requests):
+        import math
+
+        self.calls += 1
+        self.requests += len(requests)
+        outputs = []
+        for r in requests:
+            assert r.max_tokens == 1 and r.logprobs > 0 and r.schema is None
+            p = min(max(self.p_yes(r.messages[-1]["content"]), 1e-6), 1 - 1e-6)
+            top = {" Yes": math.log(p), "no": math.log(1 - p), "The": -9.0}
+            outputs.append(GenerationOutput("Yes" if p >= 0.5 else "no", "length", 40, 1, top_logprobs=[top]))
+        return outputs

@@ -12,7 +12,8 @@ BASE = ("demo", "retrieval", "doc-1", 0, 20250605)
 CONTRACT = [
     ("id", pa.string()), ("task", pa.string()), ("instruction", pa.string()), ("query", pa.string()),
     ("positive", pa.string()), ("negatives", pa.list_(pa.string())), ("positive_score", pa.float32()),
-    ("negative_scores", pa.list_(pa.float32())), ("query_language", pa.string()),
+    ("negative_scores", pa.list_(pa.float32())), ("judge_positive_score", pa.float32()),
+    ("judge_negative_scores", pa.list_(pa.float32())), ("query_language", pa.string()),
     ("document_language", pa.string()), ("persona", pa.string()), ("query_type", pa.string()),
     ("difficulty", pa.string()), ("label", pa.string()), ("misleading_label", pa.string()),
     ("similarity_positive", pa.float32()), ("similarity_negative", pa.float32()),

@@ -6,6 +6,8 @@ negative outscores its positive is relabeled or dropped (`synthgen/judge/rules.p
 It runs as the last step of a finalize pass (`synthgen/run/finalize.py`) when `[judge]
 enabled = true`, and on a finished run with `synthgen judge RUN`. Scores are cached in
 `OUT/judge/cache.jsonl` (`synthgen/judge/cache.py`): a rerun makes no engine requests.
+
+May import: config, corpus, personas, generation, engines, tasks (the gates/mining layer).
 """
 
 from __future__ import annotations

@@ -1,52 +1,17 @@
-"""The `synthgen` command line: thin wrappers over the library.
-
-Errors a user can fix print one line (rule, value, fix) and exit with code 2.
-"""
+"""`synthgen run`, `merge`, `render`, `filter`, `mine`, `judge`, `calibrate`, `export`,
+`inspect`, `report`, `publish` and `eval`: thin wrappers over the library."""
 
 from __future__ import annotations
 
-import functools
 import sys
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 import orjson
 import typer
 
+from synthgen.cli.app import app, user_errors
 from synthgen.errors import UserError
-
-app = typer.Typer(
-    help="Synthetic training data for embedding and reranking models (Qwen3 Embedding recipe).\n\n"
-         "Example: synthgen run recipes/demo.toml --out outputs/demo\n\n"
-         "Then: synthgen inspect outputs/demo; synthgen report outputs/demo; "
-         "synthgen publish outputs/demo --repo-id ORG/NAME",
-    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-personas_app = typer.Typer(help="Persona libraries. Example: synthgen personas search 'chmod permissions'",
-                           no_args_is_help=True)
-models_app = typer.Typer(help="Built-in models. Example: synthgen models prepare", no_args_is_help=True)
-app.add_typer(personas_app, name="personas")
-app.add_typer(models_app, name="models")
-
-
-INTERRUPTED_EXIT_CODE = 130  # 128 + SIGINT, as shells report a Ctrl-C
-
-
-def user_errors(func: Callable) -> Callable:
-    """Turn a `UserError` into one line on stderr and exit code 2, and Ctrl-C into one line
-    and exit code 130 (what a run committed stays, and the same command resumes it)."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except UserError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            typer.echo("interrupted: what was committed is kept; run the same command again to resume", err=True)
-            raise typer.Exit(INTERRUPTED_EXIT_CODE) from None
-
-    return wrapper
 
 
 @app.command()
@@ -195,8 +160,10 @@ def judge(
     run_dir: Path = typer.Argument(..., help="A finished run folder."),
     set_: list[str] = typer.Option([], "--set", help="Change a judge key: --set judge.relevant_threshold=0.8"),
 ) -> None:
-    """Score each mined row's positive and negatives with an LLM or cross-encoder judge;
-    drop negatives it finds relevant, relabel (or drop) rows whose best negative wins.
+    """Score mined rows with a judge (LLM or cross-encoder): drop false negatives, relabel or drop rows.
+
+    A negative the judge finds relevant is dropped; a row whose best negative beats its
+    positive is relabeled (or dropped).
 
     Re-runs the gates and mining from generated/ first, like filter and mine; scores are
     cached in RUN_DIR/judge/cache.jsonl, so a rerun makes no engine requests.
@@ -387,90 +354,3 @@ def eval_(
     for line in format_table(result):
         typer.echo(line)
     typer.echo(f"wrote {Path(result.run) / 'eval' / 'results.json'} ({result.seconds:,.0f} s)")
-
-
-@personas_app.command("search")
-@user_errors
-def personas_search(
-    text: str = typer.Argument(..., help="A document's text."),
-    k: int = typer.Option(5, "--k", min=1, help="How many personas."),
-    library: list[str] = typer.Option(["builtin:core"], "--library", help="Persona JSONL files."),
-    embedder: str = typer.Option("builtin:all-minilm-l6-v2", "--embedder", help="Embedding model."),
-) -> None:
-    """Show the personas a document would get as stage-1 candidates.
-
-    Example: synthgen personas search "How to set file permissions with chmod"
-    """
-    from synthgen.engines.embedders import load_embedder
-    from synthgen.personas.library import PersonaIndex, load_personas
-    from synthgen.config.run import EmbedderConfig
-
-    index = PersonaIndex(load_personas(library), load_embedder(EmbedderConfig(model=embedder)))
-    for rank, (persona, score) in enumerate(index.search([text], k)[0], start=1):
-        typer.echo(f"{rank}. {score:.3f}  {persona.id}  {persona.persona}")
-
-
-@personas_app.command("expand")
-@user_errors
-def personas_expand(
-    corpus: Path = typer.Option(..., "--corpus", help="Documents: .jsonl, .parquet, a folder, a saved dataset."),
-    out: Path = typer.Option(..., "--out", help="The new library, e.g. personas/NAME.jsonl (= builtin:NAME)."),
-    fmt: str = typer.Option("auto", "--format", help="Corpus format: auto, jsonl, parquet, text_dir, hf_dataset, code."),
-    text_column: str = typer.Option("text", "--text-column", help="Column with the document text."),
-    id_column: str = typer.Option("id", "--id-column", help="Column with the document id."),
-    library: list[str] = typer.Option(["builtin:core"], "--library",
-                                      help="Seed persona libraries (repeatable): new personas must differ from them."),
-    per_document: int = typer.Option(1, "--per-document", min=0,
-                                     help="Requests per document (read, write, like, dislike)."),
-    from_personas: int = typer.Option(0, "--from-personas", min=0,
-                                      help="How many seed personas to expand persona-to-persona (0 = none)."),
-    generator: str = typer.Option("builtin:smollm2-135m-instruct", "--generator", help="The LLM."),
-    limit_docs: Optional[int] = typer.Option(None, "--limit-docs", min=1, help="Use only the first N documents."),
-    seed: int = typer.Option(0, "--seed", help="Sampling seed: the same seed gives the same library."),
-    max_tokens: int = typer.Option(200, "--max-tokens", min=8, help="Generation tokens per request."),
-    near_dup: float = typer.Option(0.8, "--near-dup", min=0.01, max=1.0,
-                                   help="Character 5-gram Jaccard at which two personas are near duplicates."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out file."),
-) -> None:
-    """Grow a persona library from documents (text-to-persona) and from personas
-    (persona-to-persona), without exact or near duplicates of each other or of the seeds.
-
-    Example: synthgen personas expand --corpus corpora/sample-multilingual.jsonl --out personas/sample.jsonl
-    """
-    from synthgen.run.persona_expansion import expand_library
-
-    result = expand_library(corpus, out, library, generator, fmt=fmt, text_column=text_column, id_column=id_column,
-                            per_document=per_document, from_personas=from_personas, limit_docs=limit_docs,
-                            seed=seed, max_tokens=max_tokens, near_dup_threshold=near_dup, overwrite=overwrite)
-    for line in result.stats.summary():
-        typer.echo(line)
-    typer.echo(f"wrote {len(result.personas)} personas to {out}")
-
-
-@models_app.command("prepare")
-@user_errors
-def models_prepare(force: bool = typer.Option(False, "--force", help="Convert again.")) -> None:
-    """Convert the built-in generator (SmolLM2-135M-Instruct GGUF from PyPI) for vLLM, once.
-
-    Example: synthgen models prepare
-    """
-    from synthgen.engines.models import prepare_builtin_generator, resolve_model
-
-    typer.echo(f"generator: {prepare_builtin_generator(force=force)}")
-    typer.echo(f"embedder:  {resolve_model('builtin:all-minilm-l6-v2')}")
-
-
-@models_app.command("list")
-def models_list() -> None:
-    """List the built-in model names a recipe can use.
-
-    Example: synthgen models list
-    """
-    from synthgen.engines.models import BUILTIN_MODELS
-
-    for name, what in BUILTIN_MODELS.items():
-        typer.echo(f"{name}  {what}")
-
-
-if __name__ == "__main__":
-    app()

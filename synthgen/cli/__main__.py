@@ -1,0 +1,5 @@
+"""`python -m synthgen.cli ...`, as the `synthgen` script."""
+
+from synthgen.cli import app
+
+app()

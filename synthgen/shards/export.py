@@ -44,6 +44,7 @@ from synthgen.generation.rows import instructed_query
 
 FORMATS = ("sentence-transformers", "flagembedding", "sentence-transformers-distill")
 LABELS = ("margin", "scores")
+JUDGE_TEACHER = "judge"
 EMBEDDER_TEACHER = "embedder"
 INSTRUCTION_FORMATS = ("none", "qwen3")
 
@@ -61,6 +62,8 @@ class ExportReport:
 def teacher_scores(row: dict) -> dict[str, tuple[float | None, list[float]]]:
     """{teacher: (score of the positive, scores of the negatives, best first)} for a row."""
     scores = {EMBEDDER_TEACHER: (row.get("positive_score"), list(row.get("negative_scores") or []))}
+    if row.get("judge_positive_score") is not None:  # `[judge]` ran: its p(relevant) (synthgen/judge/)
+        scores[JUDGE_TEACHER] = (row["judge_positive_score"], list(row.get("judge_negative_scores") or []))
     for name, entry in (row.get("teacher_scores") or {}).items():
         if isinstance(entry, dict):
             scores[name] = (entry.get("positive"), list(entry.get("negatives") or []))

@@ -65,6 +65,9 @@ def test_teacher_scores_are_a_dict_of_teachers():
     row = {"positive_score": 0.8, "negative_scores": [0.5],
            "teacher_scores": {"cross-encoder": {"positive": 3.1, "negatives": [-1.0]}}}
     assert teacher_scores(row) == {"embedder": (0.8, [0.5]), "cross-encoder": (3.1, [-1.0])}
+    judged = {**row, "judge_positive_score": 0.9, "judge_negative_scores": [0.2]}
+    assert teacher_scores(judged)["judge"] == (0.9, [0.2])
+    assert "judge" not in teacher_scores({**row, "judge_positive_score": None, "judge_negative_scores": None})
 
 
 def test_the_distill_export_trains_with_margin_mse(run, tmp_path):

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from synthgen.config.redaction import looks_like_key
 from synthgen.config.rules import check, one_of
-from synthgen.config.run import BUILTIN_GENERATOR, has_host
+from synthgen.config.run import BUILTIN_GENERATOR, check_endpoint
 
 
 @dataclass(frozen=True)
@@ -49,21 +48,15 @@ class JudgeConfig:
         one_of("judge.kind", self.kind, ("llm", "cross-encoder"))
         check("judge.model", bool(self.model.strip()), "must name a model", self.model)
         check("judge.model", not (self.kind == "cross-encoder" and self.model.startswith("builtin:")),
-               "must be a CrossEncoder hub id or path when judge.kind = 'cross-encoder'", self.model)
-        one_of("judge.engine", self.engine, ("vllm", "openai"))
-        if self.engine == "openai":
-            check("judge.base_url", self.base_url.startswith(("http://", "https://")) and has_host(self.base_url),
-                   "must be a URL like http://HOST:PORT/v1 when judge.engine = 'openai'", self.base_url)
-        check("judge.api_key_env", not looks_like_key(self.api_key_env) and (self.api_key_env == "" or (
-            self.api_key_env.isidentifier() and self.api_key_env.isascii())),
-               "must be the NAME of an environment variable holding the key (value not shown)", None)
+              "must be a CrossEncoder hub id or path when judge.kind = 'cross-encoder'", self.model)
+        check_endpoint("judge", self.engine, self.base_url, self.api_key_env)
         check("judge.concurrency", self.concurrency >= 1, "must be >= 1", self.concurrency)
         check("judge.template", bool(self.template.strip()), "must name a prompt template", self.template)
         check("judge.relevant_threshold", 0 < self.relevant_threshold <= 1, "must be in (0, 1]",
-               self.relevant_threshold)
+              self.relevant_threshold)
         check("judge.better_margin", 0 <= self.better_margin <= 1, "must be in [0, 1]", self.better_margin)
         one_of("judge.on_better_negative", self.on_better_negative, ("relabel", "drop"))
         check("judge.top_logprobs", 2 <= self.top_logprobs <= 20, "must be in [2, 20]", self.top_logprobs)
         check("judge.batch_size", self.batch_size >= 1, "must be >= 1", self.batch_size)
         check("judge.max_document_chars", self.max_document_chars >= 100, "must be >= 100",
-               self.max_document_chars)
+              self.max_document_chars)

@@ -57,23 +57,7 @@ class GeneratorConfig:
         check("generator.temperature", 0 <= self.temperature <= 2, "must be in [0, 2]", self.temperature)
         check("generator.top_p", 0 < self.top_p <= 1, "must be in (0, 1]", self.top_p)
         check("generator.max_tokens", self.max_tokens >= 8, "must be >= 8", self.max_tokens)
-        one_of("generator.engine", self.engine, ("vllm", "openai"))
-        if self.engine == "openai":
-            check("generator.base_url", bool(self.base_url),
-                  "is required when generator.engine = 'openai' (e.g. \"http://127.0.0.1:8000/v1\")", self.base_url)
-        if self.base_url:
-            check("generator.base_url", self.base_url.startswith(("http://", "https://")),
-                  "must start with http:// or https://", self.base_url)
-            check("generator.base_url", has_host(self.base_url), "must be a URL like http://HOST:PORT/v1",
-                  self.base_url)
-        # The value is never echoed: a key pasted here by mistake must not reach the terminal.
-        check("generator.api_key_env", not looks_like_key(self.api_key_env),
-              "looks like a key itself (value not shown): name the environment variable that holds it, "
-              "e.g. OPENAI_API_KEY", None)
-        name_ok = self.api_key_env == "" or (self.api_key_env.isidentifier() and self.api_key_env.isascii())
-        check("generator.api_key_env", name_ok,
-              "must be the NAME of an environment variable holding the key (letters, digits, _), "
-              "never the key itself (value not shown)", None)
+        check_endpoint("generator", self.engine, self.base_url, self.api_key_env)
         check("generator.concurrency", self.concurrency >= 1, "must be >= 1", self.concurrency)
         check("generator.max_retries", self.max_retries >= 0, "must be >= 0", self.max_retries)
         check("generator.request_timeout", self.request_timeout > 0, "must be > 0 seconds", self.request_timeout)
@@ -151,3 +135,27 @@ def has_host(url: str) -> bool:
     except ValueError:
         return False
     return bool(parts.hostname)
+
+
+def check_endpoint(table: str, engine: str, base_url: str, api_key_env: str) -> None:
+    """The engine settings the generator and the judge share: `engine` is vllm or openai;
+    openai needs `base_url`, an http(s) URL with a host; `api_key_env` is the NAME of an
+    environment variable, and a value that looks like a key is refused without being echoed
+    (a key pasted here by mistake must not reach the terminal)."""
+    one_of(f"{table}.engine", engine, ("vllm", "openai"))
+    if engine == "openai":
+        check(f"{table}.base_url", bool(base_url),
+              f"is required when {table}.engine = 'openai' (e.g. \"http://127.0.0.1:8000/v1\")", base_url)
+    if base_url:
+        check(f"{table}.base_url", base_url.startswith(("http://", "https://")),
+              "must start with http:// or https://", base_url)
+        check(f"{table}.base_url", has_host(base_url), "must be a URL like http://HOST:PORT/v1",
+              base_url)
+    # The value is never echoed: a key pasted here by mistake must not reach the terminal.
+    check(f"{table}.api_key_env", not looks_like_key(api_key_env),
+          "looks like a key itself (value not shown): name the environment variable that holds it, "
+          "e.g. OPENAI_API_KEY", None)
+    name_ok = api_key_env == "" or (api_key_env.isidentifier() and api_key_env.isascii())
+    check(f"{table}.api_key_env", name_ok,
+          "must be the NAME of an environment variable holding the key (letters, digits, _), "
+          "never the key itself (value not shown)", None)

@@ -207,8 +207,8 @@ def test_cross_encoder_judge_squashes_one_logit(tmp_path):
     ({"relevant_threshold": 1.5}, "recipe: judge.relevant_threshold: must be in (0, 1], got 1.5"),
     ({"better_margin": -0.1}, "recipe: judge.better_margin: must be in [0, 1], got -0.1"),
     ({"top_logprobs": 50}, "recipe: judge.top_logprobs: must be in [2, 20], got 50"),
-    ({"engine": "openai"}, "recipe: judge.base_url: must be a URL like http://HOST:PORT/v1 when judge.engine = "
-                           "'openai', got ''"),
+    ({"engine": "openai"}, "recipe: judge.base_url: is required when judge.engine = 'openai' "
+                           "(e.g. \"http://127.0.0.1:8000/v1\"), got ''"),
     ({"kind": "cross-encoder"}, "recipe: judge.model: must be a CrossEncoder hub id or path when judge.kind = "
                                 "'cross-encoder', got 'builtin:smollm2-135m-instruct'"),
     ({"treshold": 0.5}, "recipe: judge.treshold: unknown key"),

@@ -1,7 +1,7 @@
 """`python -m bench` (or `make bench`): synthgen's performance figures, each side by side in one run.
 
-    .venv/bin/python -m bench                 # the full run (~15 min on 2 CPU cores)
-    .venv/bin/python -m bench --quick         # a ~2-minute smoke run at small sizes
+    .venv/bin/python -m bench                 # the full run (~20 min on 2 CPU cores)
+    .venv/bin/python -m bench --quick         # a ~3-minute smoke run at small sizes
     .venv/bin/python -m bench --only host,memory --host-rows 100000
 
 Sections (see bench/README.md): 0 the headline, kept rows per machine-hour of the demo recipe
@@ -69,7 +69,7 @@ class Figure:
 
 def options() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes: a ~2-minute smoke run")
+    parser.add_argument("--quick", action="store_true", help="small sizes: a ~3-minute smoke run")
     parser.add_argument("--only", default=os.environ.get("BENCH_ONLY", ""),
                         help=f"comma-separated sections to run, of {', '.join(SECTIONS)} (default: all)")
     parser.add_argument("--out", type=Path, default=None, help="JSON report (default bench/results/bench.json)")

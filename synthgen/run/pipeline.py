@@ -39,7 +39,7 @@ from synthgen.generation.prompts import PromptLibrary
 from synthgen.config.loader import build_recipe
 from synthgen.config.recipe import Recipe
 from synthgen.generation.rows import rows_to_table
-from synthgen.run.shard_worker import ShardResult, ShardWork, ShardWorker
+from synthgen.run.shard_worker import ShardResult, ShardWork, ShardWorker, expected_requests
 from synthgen.run.terminal import engine_output_to, terminal_stderr
 from synthgen.tasks import build_tasks
 
@@ -116,7 +116,8 @@ class Pipeline:
         rejects = RejectLog(self.folder.rejects)
         rejects.rewind(checkpoint.reject_files, checkpoint.reject_counts)
         self._restore(checkpoint)
-        executor = self._open_executor(personas)
+        remaining = max(total - checkpoint.shards_done * self.recipe.run.shard_size, 0)
+        executor = self._open_executor(personas, -(-remaining // self.shard.count) if self.shard else remaining)
         try:
             self._prepare_tasks(executor, rejects, checkpoint)
             with RunProgress(total, Console(file=terminal_stderr()), enabled=self.show_progress) as progress:
@@ -207,8 +208,9 @@ class Pipeline:
             self._embedder = load_embedder(self.recipe.embedder)
         return self._embedder
 
-    def _open_executor(self, personas: list) -> Executor:
-        """In-process: one worker sharing this pipeline's engines. Ray: one per actor."""
+    def _open_executor(self, personas: list, documents: int) -> Executor:
+        """In-process: one worker sharing this pipeline's engines. Ray: one per actor.
+        `documents` still to generate size the in-process engine (eager or compiled)."""
         if self.executor_name == "ray":
             from synthgen.run.ray_executor import RayExecutor
 
@@ -216,7 +218,8 @@ class Pipeline:
                                self.ray_address)
         if self.executor_name != "local":
             raise UserError(f"--executor: unknown executor {self.executor_name!r} (local or ray)")
-        worker = ShardWorker(self.recipe, personas, self.prompts.root, self._generator, self._embedder_instance())
+        worker = ShardWorker(self.recipe, personas, self.prompts.root, self._generator, self._embedder_instance(),
+                             expected_requests(self.recipe, documents))
         self._worker = worker
         return LocalExecutor(worker)
 

@@ -75,6 +75,10 @@ def summary_lines(manifest: dict[str, Any], width: int = 80) -> list[str]:
         rate = stats["completion_tokens"] / max(stats["seconds"], 1e-9)
         lines += _wrapped(f"  stage {stage}: {stats['requests']:,} requests, {stats['prompt_tokens']:,} prompt + "
                           f"{stats['completion_tokens']:,} generated tokens, {rate:,.0f} tok/s", width)
+    engine = manifest.get("engine") or {}
+    if "enforce_eager" in engine:
+        mode = "eager (enforce_eager)" if engine["enforce_eager"] else "compiled (torch.compile)"
+        lines += _wrapped(f"  engine: {mode}: {engine.get('enforce_eager_reason', '')}", width)
     lines += _label_lines(manifest, width)
     lines.append(f"  wall time: {manifest['timings']['total_seconds']:.1f} s")
     for advice in manifest.get("mining", {}).get("advice", []):

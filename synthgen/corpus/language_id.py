@@ -29,11 +29,35 @@ def language_name(code: str) -> str:
     return language.name.title()
 
 
-@lru_cache(maxsize=1)
-def _detector():
+@lru_cache(maxsize=None)
+def _detector(languages: frozenset[str] | None = None):
+    """lingua's detector over all its languages (None), or over `languages` (ISO 639-1 codes
+    lingua knows, at least two: with one, lingua answers in its single-language mode)."""
     from lingua import LanguageDetectorBuilder
 
-    return LanguageDetectorBuilder.from_all_languages().build()
+    if languages is None:
+        return LanguageDetectorBuilder.from_all_languages().build()
+    known = _lingua_languages()
+    return LanguageDetectorBuilder.from_languages(*(known[code] for code in sorted(languages))).build()
+
+
+@lru_cache(maxsize=1)
+def _lingua_languages() -> dict:
+    """{ISO 639-1 code: lingua Language} for the 75 languages lingua knows."""
+    from lingua import Language
+
+    return {language.iso_code_639_1.name.lower(): language for language in Language.all()}
+
+
+@lru_cache(maxsize=1)
+def _codes() -> dict:
+    """{lingua Language: ISO 639-1 code}, to name results without attribute lookups per value."""
+    return {language: code for code, language in _lingua_languages().items()}
+
+
+def known_language(code: str) -> bool:
+    """Whether lingua identifies the language with this ISO 639-1 code."""
+    return code in _lingua_languages()
 
 
 def detect_language(text: str) -> str:
@@ -48,3 +72,16 @@ def language_confidences(text: str) -> dict[str, float]:
     """{ISO 639-1 code: confidence} over the languages lingua finds plausible for `text`."""
     values = _detector().compute_language_confidence_values(text[:2000])
     return {v.language.iso_code_639_1.name.lower(): float(v.value) for v in values if v.value > 0}
+
+
+def ranked_confidences(text: str, languages: frozenset[str] | None = None) -> list[tuple[str, float]]:
+    """[(ISO 639-1 code, confidence)], best first as lingua ranks them, over the languages it finds
+    plausible for `text` among `languages` (codes lingua knows, at least two; None: all 75).
+
+    lingua's confidence of a language is exp(score) / sum of exp(score) over the candidates, and a
+    language's score does not depend on which other languages are candidates: restricted to a set
+    that holds the full detector's first choice, the ranking and the ratio of any two confidences
+    are those of the full detector (only their scale changes)."""
+    codes = _codes()
+    return [(codes[v.language], v.value) for v in _detector(languages).compute_language_confidence_values(text[:2000])
+            if v.value > 0]

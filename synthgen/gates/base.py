@@ -27,7 +27,8 @@ class GateContext:
 
     `query_embeddings[i]` belongs to `rows[i]`; `positive_scores[i]` is the cosine of row i's
     query and its positive; `corpus_embeddings` rows follow `corpus_ids`; `embedder` is the
-    recipe's (a gate that judges with "embedder" embeds with it).
+    recipe's (a gate that judges with "embedder" embeds with it); `languages` are the run's
+    document languages (the language gate weighs texts against them).
     """
 
     query_embeddings: np.ndarray | None = None
@@ -37,6 +38,7 @@ class GateContext:
     corpus_index: dict[str, int] = field(default_factory=dict)
     calibration: Any = None  # synthgen.gates.calibration.Calibration, when a gate is calibrated
     embedder: Any = None
+    languages: frozenset[str] = frozenset()
 
 
 @dataclass

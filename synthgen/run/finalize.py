@@ -30,7 +30,7 @@ from synthgen.gates.base import Gate, GateContext
 from synthgen.gates.calibration import Calibration, calibrate
 from synthgen.gates.cosine import ConsistencyFilter, CosineFilter, MarginFilter
 from synthgen.gates.exact import find_exact_duplicates, text_key
-from synthgen.gates.language import LanguageFilter
+from synthgen.gates.language import LanguageFilter, recipe_languages
 from synthgen.gates.leakage import LeakageFilter
 from synthgen.corpus.near_dup import NearDupConfig, find_near_duplicates
 from synthgen.gates.semantic import GenericTextFilter, InstructionFilter, PositiveLengthFilter, TopicFilter
@@ -54,7 +54,8 @@ class Corpus:
     duplicates_of: dict[int, list[int]] = field(default_factory=dict)
 
     def context(self) -> GateContext:
-        return GateContext(corpus_embeddings=self.embeddings, corpus_ids=self.ids, corpus_index=self.index)
+        return GateContext(corpus_embeddings=self.embeddings, corpus_ids=self.ids, corpus_index=self.index,
+                           languages=frozenset(self.languages))
 
     def subset(self, code: bool) -> "Corpus":
         """The code units (`code=True`) or the text documents: code queries are mined and
@@ -90,7 +91,8 @@ def task_gates(recipe: Recipe, task: Task) -> list[Gate]:
         ("generic", g.generic.enabled, lambda: GenericTextFilter(g.generic, task.generated_fields)),
         ("instruction", g.instruction.enabled, lambda: InstructionFilter(g.instruction)),
         ("positive_length", g.positive_length.enabled, lambda: PositiveLengthFilter(g.positive_length)),
-        ("language", g.language.enabled, lambda: LanguageFilter(g.language, task.checks_positive_language)),
+        ("language", g.language.enabled, lambda: LanguageFilter(g.language, task.checks_positive_language,
+                                                                  recipe_languages(recipe.languages))),
         ("translation", g.translation.enabled, lambda: TranslationFilter(g.translation)),
         ("cosine", g.cosine.enabled, lambda: CosineFilter(cosine)),
         ("margin", g.margin.enabled, lambda: MarginFilter(g.margin)),

@@ -38,15 +38,24 @@ Recommended settings:
   window is `range_min + 10 * num_negatives + P` when a margin or `max_score` is set, else
   `range_min + num_negatives + P`, as in sentence-transformers).
 
-Search is exact: numpy matrix products over chunks of queries (memory bounded by `chunk_bytes`),
-with ties broken by the lower corpus index; `use_faiss=True` uses faiss' exact `IndexFlatIP`.
+Search is exact: a candidate's score is the float64 dot product of the float32 vectors, rounded
+to float32, and ties go to the lower corpus index. A matrix product over chunks of queries
+(memory bounded by `chunk_bytes`) pre-filters the candidates, in bfloat16 where the CPU has native
+bfloat16 dot products (AVX-512 BF16, AMX: checked at run time), else in float32, with a proven
+bound on its error that sets how wide the window of candidates is; the window is then re-scored
+exactly (`_exact_search`), so the negatives do not depend on the pre-filter. `use_faiss=True` uses
+faiss' exact `IndexFlatIP` instead.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import random
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -144,13 +153,15 @@ class MiningResult:
 def mine_negatives(query_embeddings: np.ndarray, corpus_embeddings: np.ndarray,
                    positive_ids: Sequence[int], config: MiningConfig,
                    exclude: Sequence[Sequence[int]] | None = None, *,
-                   chunk_bytes: int = 128 << 20) -> MiningResult:
+                   chunk_bytes: int = 128 << 20, prefilter: str = "auto") -> MiningResult:
     """Mine `config.num_negatives` hard negatives per query (see the module docstring).
 
     query_embeddings (n, d) and corpus_embeddings (N, d): L2-normalized float32 rows.
     positive_ids[i]: the corpus index of query i's positive. exclude[i]: more corpus indices that
     are never negatives of query i (duplicates or near-duplicates of its positive).
     chunk_bytes: memory for one chunk of the exact search's (queries x corpus) score matrix.
+    prefilter: "auto", "bfloat16" or "float32", the precision of the exact search's first pass
+    (`_exact_search`); the negatives and their scores do not depend on it.
     """
     queries, corpus = _unit_rows(query_embeddings, "query"), _unit_rows(corpus_embeddings, "corpus")
     if queries.shape[1] != corpus.shape[1]:
@@ -161,15 +172,16 @@ def mine_negatives(query_embeddings: np.ndarray, corpus_embeddings: np.ndarray,
     blocked, max_blocked = _blocked_keys(positives, exclude, len(corpus))
     range_max = config.resolved_range_max(max_blocked)
     k = min(range_max + max_blocked, len(corpus))
-    positive_scores = np.einsum("ij,ij->i", queries, corpus[positives]).astype(np.float32)
+    positive_scores = _rescore(queries, corpus, np.arange(len(queries)), positives).astype(np.float32)
     skipped = dict.fromkeys(("positive_or_excluded", *RULES, "range_min"), 0)
     rng = random.Random(config.seed)
     negatives: list[list[int]] = []
     scores_out: list[list[float]] = []
+    info: dict = {}
     if config.use_faiss:
         search = _faiss_search(queries, corpus, k)
     else:
-        search = _exact_search(queries, corpus, k, chunk_bytes)
+        search = _exact_search(queries, corpus, k, chunk_bytes, prefilter, info)
     for start, scores, ids in search:
         own_blocked = _chunk_slice(blocked, start, len(ids), len(corpus))
         alive = ~np.isin(_pair_keys(start, ids, len(corpus)), own_blocked)
@@ -181,7 +193,8 @@ def mine_negatives(query_embeddings: np.ndarray, corpus_embeddings: np.ndarray,
         _pick(ids, scores, window, config, rng, negatives, scores_out)
     counts = np.array([len(n) for n in negatives], dtype=np.int64)
     report = {"queries": len(queries), "corpus_size": len(corpus),
-              "search": "faiss" if config.use_faiss else "numpy", "range_max": range_max,
+              "search": "faiss" if config.use_faiss else "numpy", "prefilter": info.get("prefilter"),
+              "range_max": range_max,
               "candidates_per_query": k, "candidates": len(queries) * k,
               "candidates_skipped_by_rule": skipped, "negatives_found": int(counts.sum()),
               "queries_with_fewer_than_num_negatives": int((counts < config.num_negatives).sum()),
@@ -211,8 +224,15 @@ def _pick(ids: np.ndarray, scores: np.ndarray, window: np.ndarray, config: Minin
           negatives: list[list[int]], scores_out: list[list[float]]) -> None:
     """Choose each row's negatives from its window (already best first) and append them."""
     n = config.num_negatives
-    counts = window.sum(axis=1).tolist()
-    flat_ids, flat_scores = ids[window].tolist(), scores[window].tolist()
+    if config.sampling_strategy == "top":  # the first n options of each row, in one pass
+        window = window & (np.cumsum(window, axis=1) <= n)
+    counts = window.sum(axis=1)
+    flat_ids, flat_scores = ids[window], scores[window]
+    if config.sampling_strategy == "top" and counts.size and counts.min() == n:  # every row full: no loop
+        negatives += flat_ids.reshape(-1, n).tolist()
+        scores_out += flat_scores.reshape(-1, n).tolist()
+        return
+    counts, flat_ids, flat_scores = counts.tolist(), flat_ids.tolist(), flat_scores.tolist()
     offset = 0
     for options in counts:
         if config.sampling_strategy == "top":
@@ -224,54 +244,357 @@ def _pick(ids: np.ndarray, scores: np.ndarray, window: np.ndarray, config: Minin
         offset += options
 
 
-def _exact_search(queries: np.ndarray, corpus: np.ndarray, k: int,
-                  chunk_bytes: int) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-    """(first query, scores, corpus ids) per chunk of queries: each row's k best, best first.
-    One score buffer is reused for every chunk: its first touch is slow, and it bounds the memory."""
-    rows = int(max(1, min(len(queries), chunk_bytes // (4 * len(corpus)))))
-    buffer = np.empty((rows, len(corpus)), dtype=np.float32)
-    for start in range(0, len(queries), rows):
-        chunk = queries[start:start + rows]
-        scores = buffer[:len(chunk)]
-        np.matmul(chunk, corpus.T, out=scores)
-        blocks = [_top_k(scores[top:top + 64], k) for top in range(0, len(chunk), 64)]  # cache-sized
-        yield start, np.vstack([b[0] for b in blocks]), np.vstack([b[1] for b in blocks])
+_F32_UNIT = 2.0 ** -24  # unit roundoff of float32 (24 significant bits, rounding to nearest)
+_BF16_UNIT = 2.0 ** -8  # of bfloat16 (8 significant bits)
+PREFILTERS = ("auto", "bfloat16", "float32")
+_AUTO_BF16_PAIRS = 1 << 24  # "auto" pre-filters in bfloat16 from this many (query, document) pairs
 
 
-def _top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The k highest entries of each row, best first, ties broken by the lower column index.
+def _exact_search(queries: np.ndarray, corpus: np.ndarray, k: int, chunk_bytes: int,
+                  prefilter: str = "auto", info: dict | None = None) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """(first query, scores, corpus ids) per chunk of queries: each row's k best, best first, by
+    exact score (the float64 dot product of the float32 vectors, rounded to float32), ties broken
+    by the lower corpus index.
 
-    Rather than partially sorting every row, split the columns into B >= k groups (columns g,
-    g + B, g + 2B, ...) and take each group's maximum: one pass over the matrix. The k-th largest
-    group maximum is a floor under the row's k-th best score (k groups each hold an entry at least
-    that high), and every entry at or above it lies in a group whose maximum reaches it: only those
-    (k of them, unless maxima tie) are read again, then sorted by (score desc, column)."""
-    c, n = scores.shape
-    groups = min(n, max(2 * k, 1024, math.isqrt(k * n)))
-    maxima = _group_maxima(scores, groups)
+    A pre-filter scores every (query, document) pair: bfloat16 where the CPU multiplies it
+    natively (`_prefilter`), else float32. For each query i it comes with a proven bound E_i on
+    its error, |pre-filter score - exact score| <= E_i for every document. If t is the
+    pre-filter's k-th best score of row i, k documents score >= t - E_i exactly, so the exact
+    k-th best is >= t - E_i, and each of the exact k best scores >= t - 2 E_i in the pre-filter.
+    `_candidates` takes every document at or above a floor under t minus 2 E_i; they are re-scored
+    exactly and the k best of them are the row's k best, whatever the pre-filter's precision.
+    The window is as wide as the bound requires, so no query can miss a candidate and none needs
+    a fallback. The bound is checked on every candidate (pre-filter against exact score) and, on
+    the first chunk, on a whole block of pairs; should it ever fail (it never has), the search
+    goes on in float32 from that chunk. `info["prefilter"]` names the pre-filter used.
+
+    Chunks of queries share one score buffer (its first touch is slow; it bounds the memory) and
+    are split in a part per core, each in its own thread (numpy and torch release the GIL).
+    """
+    scorer = _prefilter(corpus, prefilter, len(queries))
+    info = {} if info is None else info
+    info["prefilter"] = scorer.name
+    groups = min(len(corpus), max(2 * k, 1024, math.isqrt(k * len(corpus))))
+    rows = int(max(1, min(len(queries), chunk_bytes // (scorer.itemsize * len(corpus)))))
+    scorer.reserve(rows, groups)
+    threads = _threads()
+    try:
+        with ThreadPoolExecutor(threads, initializer=scorer.thread_setup) as pool:
+            for start in range(0, len(queries), rows):
+                chunk = queries[start:start + rows]
+                best = _search_chunk(scorer, chunk, corpus, k, groups, pool, threads, start == 0)
+                if best is None:  # the bound failed its check: search again in float32
+                    scorer.teardown()
+                    info["prefilter"] = "float32 (the bfloat16 error bound failed its check)"
+                    scorer = _Float32Prefilter(corpus)
+                    scorer.reserve(rows, groups)
+                    best = _search_chunk(scorer, chunk, corpus, k, groups, pool, threads, False)
+                yield start, *best
+    finally:
+        scorer.teardown()
+
+
+def _threads() -> int:
+    try:
+        return max(1, min(8, len(os.sched_getaffinity(0))))
+    except AttributeError:  # not on Linux
+        return max(1, min(8, os.cpu_count() or 1))
+
+
+def _search_chunk(scorer, chunk: np.ndarray, corpus: np.ndarray, k: int, groups: int, pool: ThreadPoolExecutor,
+                  threads: int, check_block: bool) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each row's k best (scores, corpus ids) for one chunk of queries, a part per thread, or None
+    if a pre-filter score is further from its exact score than the bound allows. In bfloat16
+    each part computes its own products on one torch thread (no thread waits on another before
+    the chunk ends); in float32 the products are one numpy call over the chunk (BLAS threads)."""
+    step = max(64, -(-len(chunk) // threads))
+    parts = [slice(a, min(a + step, len(chunk))) for a in range(0, len(chunk), step)]
+    if scorer.parallel:
+        def work(part: slice):
+            scores, margin = scorer.score(chunk[part], part.start)
+            return _select_rows(scores, margin, chunk[part], corpus, k, groups, check_block and part.start == 0)
+    else:
+        whole, whole_margin = scorer.score(chunk, 0)
+
+        def work(part: slice):
+            return _select_rows(whole.rows(part), whole_margin[part], chunk[part], corpus, k, groups, False)
+    results = list(pool.map(work, parts))
+    if any(result is None for result in results):
+        return None
+    return np.vstack([r[0] for r in results]), np.vstack([r[1] for r in results])
+
+
+def _select_rows(scores: "_Scores", margin: np.ndarray, chunk: np.ndarray, corpus: np.ndarray, k: int,
+                 groups: int, check_block: bool) -> tuple[np.ndarray, np.ndarray] | None:
+    """`_search_chunk` for some rows, their scores computed."""
+    if check_block and not _bound_holds_on_a_block(scores, margin, chunk, corpus):
+        return None
+    row, col, approximate = _candidates(scores, margin, k, groups)
+    exact = _rescore(chunk, corpus, row, col)
+    if np.any(np.abs(approximate - exact) > margin[row]):
+        return None
+    return _best_k(row, col, exact, k, len(chunk))
+
+
+def _candidates(scores: "_Scores", margin: np.ndarray, k: int, groups: int,
+                max_values: int = 1 << 22) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, column, pre-filter score) of every entry at or above its row's floor - 2 margin, in
+    row order. The floor: the columns are split into `groups` >= k groups (columns g, g + G,
+    g + 2G, ...); the k-th largest group maximum is at most the row's k-th best score (k groups
+    each hold an entry that high). Only the groups whose maximum reaches the threshold are read
+    again, in blocks of at most ~`max_values` entries (many close scores select many groups)."""
+    maxima = scores.maxima(groups)
     floor = np.partition(maxima, groups - k, axis=1)[:, groups - k]
-    row, group = np.nonzero(maxima >= floor[:, None])
-    if c > 1 and row.size > 4 * k * c:  # many tied maxima: keep memory bounded, row by row
-        parts = [_top_k(scores[i:i + 1], k) for i in range(c)]
-        return np.vstack([p[0] for p in parts]), np.vstack([p[1] for p in parts])
-    col = group[:, None] + groups * np.arange(-(-n // groups))  # each group's columns, one per row
-    values = np.take(scores.ravel(), np.minimum(row[:, None] * n + col, scores.size - 1))
-    above = (values >= floor[row][:, None]) & (col < n)
-    row, col, values = np.broadcast_to(row[:, None], col.shape)[above], col[above], values[above]
-    order = np.lexsort((col, -values, row))
-    counts = np.bincount(row, minlength=c)
+    exact_threshold = floor.astype(np.float64) - 2 * margin
+    threshold = exact_threshold.astype(np.float32)  # rounded down: a float32 at or above it is a candidate
+    threshold = np.where(threshold > exact_threshold, np.nextafter(threshold, np.float32(-np.inf)), threshold)
+    selected = maxima >= threshold[:, None]
+    per_group = -(-scores.columns // groups)
+    blocks = np.cumsum(selected.sum(axis=1) * per_group) // max_values  # equal numbers: rows read together
+    found = []
+    for block in np.unique(blocks):
+        rows = np.flatnonzero(blocks == block)
+        row, group = np.nonzero(selected[rows[0]:rows[-1] + 1])
+        row += rows[0]
+        values = scores.group_values(row, group, groups)  # (pairs, per_group); past the last column: -inf
+        pair, round_ = np.nonzero(values >= threshold[row][:, None])
+        found.append((row[pair], group[pair] + groups * round_, values[pair, round_]))
+    return tuple(np.concatenate(f) for f in zip(*found))
+
+
+def _rescore(queries: np.ndarray, corpus: np.ndarray, row: np.ndarray, col: np.ndarray) -> np.ndarray:
+    """The exact score of each (query row, corpus column) pair, pairs ordered by row: float64 dot
+    products of the float32 vectors (whose products are exact in float64), a query at a time."""
+    exact = np.empty(row.size, dtype=np.float64)
+    if not row.size:
+        return exact
+    queries64 = queries.astype(np.float64)
+    ends = np.append(np.flatnonzero(np.diff(row)) + 1, row.size)
+    starts = np.insert(ends[:-1], 0, 0)
+    for start, end, query in zip(starts.tolist(), ends.tolist(), row[starts].tolist()):
+        exact[start:end] = corpus[col[start:end]].astype(np.float64) @ queries64[query]
+    return exact
+
+
+def _best_k(row: np.ndarray, col: np.ndarray, exact: np.ndarray, k: int,
+            rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's k best candidates by (exact score rounded to float32, descending; column)."""
+    scores = exact.astype(np.float32)
+    order = np.lexsort((col, row * 4.0 - scores))  # row first (scores are within [-1.01, 1.01]), then score
+    counts = np.bincount(row, minlength=rows)
     rank = np.arange(order.size) - np.repeat(np.cumsum(counts) - counts, counts)
     chosen = order[rank < k]
-    return values[chosen].reshape(c, k), col[chosen].reshape(c, k)
+    return scores[chosen].reshape(rows, k), col[chosen].reshape(rows, k)
 
 
-def _group_maxima(scores: np.ndarray, groups: int) -> np.ndarray:
-    """Per row, the maximum of each column group g (columns g, g + groups, g + 2 * groups, ...)."""
-    maxima = scores[:, :groups].copy()
-    for start in range(groups, scores.shape[1], groups):
-        part = scores[:, start:start + groups]
-        np.maximum(maxima[:, :part.shape[1]], part, out=maxima[:, :part.shape[1]])
-    return maxima
+def _bound_holds_on_a_block(scores: "_Scores", margin: np.ndarray, chunk: np.ndarray, corpus: np.ndarray,
+                            rows: int = 8, columns: int = 1024) -> bool:
+    """Whether every pre-filter score of a block of pairs is within its row's bound of the exact score."""
+    rows, columns = min(rows, len(chunk)), min(columns, len(corpus))
+    exact = chunk[:rows].astype(np.float64) @ corpus[:columns].astype(np.float64).T
+    return bool(np.all(np.abs(scores.leading(rows, columns) - exact) <= margin[:rows, None]))
+
+
+def _prefilter(corpus: np.ndarray, name: str, n_queries: int):
+    """The pre-filter: bfloat16 or float32. "auto" takes bfloat16 where the CPU has native
+    bfloat16 dot products (AVX-512 BF16 or AMX, checked at run time), torch is loaded already
+    (synthgen's embedders load it; mining does not import it, ~300 MB, on its own) and the search
+    is large enough to gain."""
+    if name not in PREFILTERS:
+        raise ValueError(f"prefilter must be one of {', '.join(PREFILTERS)}, got {name!r}")
+    if name == "bfloat16" or (name == "auto" and n_queries * len(corpus) >= _AUTO_BF16_PAIRS
+                              and "torch" in sys.modules and native_bfloat16()):
+        return _BFloat16Prefilter(corpus)
+    return _Float32Prefilter(corpus)
+
+
+@lru_cache(maxsize=1)
+def native_bfloat16() -> bool:
+    """Whether torch is installed and this CPU multiplies bfloat16 natively (AVX-512 BF16, AMX)."""
+    try:
+        import torch
+    except ImportError:
+        return False
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(torch.cpu, check, lambda: False)() for check in checks)
+
+
+def _bfloat16_bits(matrix: np.ndarray) -> np.ndarray:
+    """float32 values rounded to the nearest bfloat16 (ties to even), as its 16 bits (finite inputs)."""
+    bits = matrix.view(np.uint32)
+    return ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
+
+
+def _from_bfloat16_bits(bits: np.ndarray) -> np.ndarray:
+    """bfloat16 bits as float32 (exact: a bfloat16 is the upper half of the float32 of its value)."""
+    return (bits.astype(np.uint32) << 16).view(np.float32)
+
+
+def _row_norms(matrix: np.ndarray) -> np.ndarray:
+    """Euclidean norms of the rows, rounded up: computed in float32 (each within d u of the
+    exact norm, d u < 1e-4 for d < 800), then scaled by 1 + 1e-4 + d u."""
+    norms = np.sqrt(np.einsum("ij,ij->i", matrix, matrix, dtype=np.float32)).astype(np.float64)
+    return norms * (1 + 1e-4 + matrix.shape[1] * _F32_UNIT)
+
+
+def _max_row_norm(matrix: np.ndarray, block: int = 65536) -> float:
+    return float(max(_row_norms(matrix[i:i + block]).max() for i in range(0, len(matrix), block)))
+
+
+class _Float32Prefilter:
+    """Scores in float32 (numpy's matrix product). Any summation order of d products errs by at
+    most gamma_d = d u / (1 - d u) times the sum of their magnitudes (Higham, Accuracy and
+    Stability of Numerical Algorithms, 3.1), <= gamma_d |q| |d|; rounding the exact score to
+    float32 adds u |q| |d|."""
+
+    name, itemsize, parallel = "float32", 4, False
+
+    def __init__(self, corpus: np.ndarray):
+        self.corpus = corpus
+        d = corpus.shape[1]
+        self.gamma = d * _F32_UNIT / (1 - d * _F32_UNIT)
+        self.corpus_norm = _max_row_norm(corpus)
+        self.buffer = None
+
+    def reserve(self, rows: int, groups: int) -> None:  # one buffer for every chunk: its first touch is slow
+        self.buffer = np.empty((rows, len(self.corpus)), dtype=np.float32)
+
+    def thread_setup(self) -> None:
+        pass
+
+    def teardown(self) -> None:
+        pass
+
+    def score(self, chunk: np.ndarray, offset: int) -> tuple["_FlatScores", np.ndarray]:
+        """Scores of `chunk` in buffer rows offset, offset + 1, ...; each row's error bound."""
+        scores = self.buffer[offset:offset + len(chunk)]
+        np.matmul(chunk, self.corpus.T, out=scores)
+        bound = (self.gamma + _F32_UNIT) * _row_norms(chunk) * self.corpus_norm
+        return _FlatScores(scores), bound * (1 + 1e-6) + 1e-12
+
+
+class _BFloat16Prefilter:
+    """Scores in bfloat16: both sides rounded to bfloat16 (q', d'), multiplied with float32
+    accumulation (torch, oneDNN), the sums rounded to bfloat16. For query q and document d:
+    |q.d - q'.d'| <= |q - q'| |d| + |q'| |d - d'| (Cauchy-Schwarz, with the rounding errors as
+    they are, measured per vector: q - q' is exact in float32); accumulating the exact bfloat16
+    products in float32 adds at most gamma_d |q'| |d'|, rounding the sum to bfloat16 u_bf16 of
+    its magnitude, and rounding the exact score to float32 u |q| |d|: ~0.0075 for unit vectors,
+    half of it the last rounding, so the window is ~0.015 wide.
+
+    The corpus is multiplied a tile of `groups` documents at a time (the tile's products stay in
+    cache for the group maxima, and the product itself runs faster than over the whole corpus):
+    the buffer holds tile after tile, so group g of `_candidates` is column g of every tile."""
+
+    name, itemsize, parallel = "bfloat16", 2, True
+
+    def __init__(self, corpus: np.ndarray):
+        import torch
+
+        self.torch, self.columns = torch, len(corpus)
+        d = corpus.shape[1]
+        self.gamma = d * _F32_UNIT / (1 - d * _F32_UNIT)
+        bits = np.concatenate([_bfloat16_bits(corpus[i:i + 65536]) for i in range(0, len(corpus), 65536)])
+        errors = [_row_norms(corpus[i:i + 65536] - _from_bfloat16_bits(bits[i:i + 65536])).max()
+                  for i in range(0, len(corpus), 65536)]
+        rounded_norms = [_row_norms(_from_bfloat16_bits(bits[i:i + 65536])).max() for i in range(0, len(corpus), 65536)]
+        self.error, self.rounded_norm, self.norm = max(errors), max(rounded_norms), _max_row_norm(corpus)
+        self.bits = bits
+        self.main_threads = torch.get_num_threads()
+        self.tiles = self.buffer = None
+
+    def reserve(self, rows: int, groups: int) -> None:
+        torch = self.torch
+        count = -(-self.columns // groups)
+        padded = np.zeros((count * groups, self.bits.shape[1]), dtype=np.uint16)  # zero documents past the end
+        padded[:self.columns] = self.bits
+        corpus = torch.from_numpy(padded.view(np.int16)).view(torch.bfloat16)
+        self.tiles = [corpus[t * groups:(t + 1) * groups].T for t in range(count)]
+        self.groups, self.last = groups, self.columns - (count - 1) * groups  # real columns of the last tile
+        self.bits = None  # the tiles hold the corpus now
+        self.buffer = torch.empty((count, rows, groups), dtype=torch.bfloat16)
+        self.buffer_bits = self.buffer.view(torch.int16).numpy().view(np.uint16)
+
+    def thread_setup(self) -> None:  # in each worker thread: one torch (OpenMP) thread
+        self.torch.set_num_threads(1)
+
+    def teardown(self) -> None:  # torch keeps the last count for threads it has not seen yet
+        self.torch.set_num_threads(self.main_threads)
+
+    def score(self, chunk: np.ndarray, offset: int) -> tuple["_TiledScores", np.ndarray]:
+        """Scores of `chunk` in buffer rows offset, offset + 1, ... of every tile, their group
+        maxima, and each row's error bound."""
+        torch = self.torch
+        bits = _bfloat16_bits(chunk)
+        rounded32 = _from_bfloat16_bits(bits)
+        rounded = torch.from_numpy(bits.view(np.int16)).view(torch.bfloat16)
+        rows = slice(offset, offset + len(chunk))
+        maxima = None
+        for t, tile in enumerate(self.tiles):
+            out = self.buffer[t, rows]
+            torch.mm(rounded, tile, out=out)
+            if t == len(self.tiles) - 1 and self.last < self.groups:
+                out[:, self.last:] = -float("inf")  # the zero documents past the end
+            if maxima is None:
+                maxima = out.clone()
+            else:
+                torch.maximum(maxima, out, out=maxima)
+        query_error, query_norm = _row_norms(chunk - rounded32), _row_norms(rounded32)
+        product = query_norm * self.rounded_norm
+        bound = (query_error * self.norm + query_norm * self.error + self.gamma * product
+                 + _BF16_UNIT * (1 + self.gamma) * product + _F32_UNIT * _row_norms(chunk) * self.norm)
+        scores = _TiledScores(self.buffer_bits[:, rows], maxima.float().numpy(), self.columns)
+        return scores, bound * (1 + 1e-6) + 1e-12
+
+
+class _FlatScores:
+    """float32 pre-filter scores of some queries (rows x columns)."""
+
+    def __init__(self, array: np.ndarray):
+        self.array, self.columns = array, array.shape[1]
+
+    def rows(self, part: slice) -> "_FlatScores":
+        return _FlatScores(self.array[part])
+
+    def leading(self, rows: int, columns: int) -> np.ndarray:
+        return self.array[:rows, :columns]
+
+    def maxima(self, groups: int) -> np.ndarray:
+        """Per row, the maximum of each column group g (columns g, g + groups, g + 2 * groups, ...)."""
+        maxima = self.array[:, :groups].copy()
+        for start in range(groups, self.columns, groups):
+            part = self.array[:, start:start + groups]
+            np.maximum(maxima[:, :part.shape[1]], part, out=maxima[:, :part.shape[1]])
+        return maxima
+
+    def group_values(self, row: np.ndarray, group: np.ndarray, groups: int) -> np.ndarray:
+        """For each (row, group), the row's scores in columns group + groups * j, j = 0, 1, ...
+        (-inf past the last column): whole rounds through a 3-D view, then the last round."""
+        rows, n = self.array.shape
+        per_group = -(-n // groups)
+        whole = (per_group - 1) * groups
+        values = np.empty((row.size, per_group), dtype=np.float32)
+        values[:, :-1] = self.array[:, :whole].reshape(rows, per_group - 1, groups)[row, :, group]
+        last = whole + group
+        values[:, -1] = np.where(last < n, self.array[row, np.minimum(last, n - 1)], -np.inf)
+        return values
+
+
+class _TiledScores:
+    """bfloat16 pre-filter scores of some queries, tile after tile (tiles x rows x groups bits),
+    with their group maxima."""
+
+    def __init__(self, bits: np.ndarray, maxima: np.ndarray, columns: int):
+        self.bits, self._maxima, self.columns = bits, maxima, columns
+
+    def leading(self, rows: int, columns: int) -> np.ndarray:
+        return _from_bfloat16_bits(self.bits[0, :rows, :columns])
+
+    def maxima(self, groups: int) -> np.ndarray:
+        return self._maxima
+
+    def group_values(self, row: np.ndarray, group: np.ndarray, groups: int) -> np.ndarray:
+        return _from_bfloat16_bits(self.bits[:, row, group].T)
 
 
 def _faiss_search(queries: np.ndarray, corpus: np.ndarray, k: int,

@@ -27,8 +27,7 @@ class GateContext:
 
     `query_embeddings[i]` belongs to `rows[i]`; `positive_scores[i]` is the cosine of row i's
     query and its positive; `corpus_embeddings` rows follow `corpus_ids`; `embedder` is the
-    recipe's (a gate that judges with "embedder" embeds with it); `languages` are the run's
-    document languages (the language gate weighs texts against them).
+    recipe's (a gate that judges with "embedder" embeds with it).
     """
 
     query_embeddings: np.ndarray | None = None
@@ -38,7 +37,6 @@ class GateContext:
     corpus_index: dict[str, int] = field(default_factory=dict)
     calibration: Any = None  # synthgen.gates.calibration.Calibration, when a gate is calibrated
     embedder: Any = None
-    languages: frozenset[str] = frozenset()
 
 
 @dataclass

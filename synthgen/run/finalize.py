@@ -54,8 +54,7 @@ class Corpus:
     duplicates_of: dict[int, list[int]] = field(default_factory=dict)
 
     def context(self) -> GateContext:
-        return GateContext(corpus_embeddings=self.embeddings, corpus_ids=self.ids, corpus_index=self.index,
-                           languages=frozenset(self.languages))
+        return GateContext(corpus_embeddings=self.embeddings, corpus_ids=self.ids, corpus_index=self.index)
 
     def subset(self, code: bool) -> "Corpus":
         """The code units (`code=True`) or the text documents: code queries are mined and

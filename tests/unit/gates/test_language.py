@@ -16,6 +16,7 @@ import orjson
 import pytest
 
 from synthgen.config.recipe import LanguageGateConfig
+from synthgen.corpus.language_id import latin_script_only
 from synthgen.gates.base import GateContext
 from synthgen.gates.language import COMMON_LANGUAGES, LanguageFilter
 
@@ -60,30 +61,31 @@ def verdicts():
     rows = [{"query": text, "query_language": language, "positive": text, "document_language": language}
             for text, language in asked]
     config = LanguageGateConfig()
-    recipe_languages = [code for code in languages if code not in COMMON_LANGUAGES]
-    gate = LanguageFilter(config, languages=recipe_languages)
+    gate = LanguageFilter(config, languages=languages)  # a recipe that names every language of the sample
     fast = gate.check(rows, GateContext())
     slow = LanguageFilter(config, all_languages=True).check(rows, GateContext())
-    assert {gate.candidates(row["query_language"], row["document_language"]) for row in rows} == {
-        frozenset(languages) | set(COMMON_LANGUAGES)}
-    return rows, fast, slow
+    candidates = [gate.candidates(row["query_language"], row["document_language"],
+                                  latin=latin_script_only(row["query"])) for row in rows]
+    return rows, fast, slow, candidates
 
 
 def test_sample_covers_scripts_keeps_and_rejects(verdicts):
-    rows, _, slow = verdicts
+    rows, _, slow, candidates = verdicts
     assert len(rows) > 200 and len({row["query_language"] for row in rows}) >= 15
     assert 0.2 < sum(bool(reason) for reason in slow.reasons) / len(rows) < 0.8
+    latin = [c for c, row in zip(candidates, rows) if latin_script_only(row["query"])]
+    assert latin and all("ru" not in c and "en" in c for c in latin)  # Latin text: Latin-script candidates only
+    assert all("ru" in c for c, row in zip(candidates, rows) if not latin_script_only(row["query"]))
 
 
 def test_restricted_gate_decides_as_the_full_detector(verdicts):
-    rows, fast, slow = verdicts
+    rows, fast, slow, candidates = verdicts
     fast_top, slow_top = fast.scores["detected_language"], slow.scores["detected_language"]
-    weighed = {row["query_language"] for row in rows} | set(COMMON_LANGUAGES)  # every row's candidates
-    candidates = [i for i in range(len(rows)) if slow_top[i] in weighed]
-    assert len(candidates) >= 0.98 * len(rows)
-    for i in candidates:  # the full detector's first choice is a candidate: the same decision and language
+    inside = [i for i in range(len(rows)) if slow_top[i] in candidates[i]]
+    assert len(inside) >= 0.98 * len(rows)
+    for i in inside:  # the full detector's first choice is a candidate: the same decision and language
         assert (fast.reasons[i], fast_top[i]) == (slow.reasons[i], slow_top[i]), rows[i]
-    for i in set(range(len(rows))) - set(candidates):  # elsewhere a reject may become a keep, never the reverse
+    for i in set(range(len(rows))) - set(inside):  # elsewhere a reject may become a keep, never the reverse
         assert slow.reasons[i] or not fast.reasons[i], rows[i]
     agreement = sum(a == b for a, b in zip(fast.reasons, slow.reasons)) / len(rows)
     assert agreement >= 0.99  # 407 of 408 rows: "Am 31." asked in German reads as Swahili over all 75
@@ -107,6 +109,8 @@ def test_restriction_only_turns_rejects_into_keeps_outside_the_candidates():
 
 def test_candidates_hold_the_row_and_recipe_languages():
     gate = LanguageFilter(LanguageGateConfig(), languages=["nl", "xx", "python"])
-    candidates = gate.candidates("sv", "el")
-    assert {"nl", "sv", "el"} | set(COMMON_LANGUAGES) == candidates  # unknown codes are left out
+    assert gate.candidates("sv", "el") == {"nl", "sv", "el"} | set(COMMON_LANGUAGES)  # unknown codes left out
+    assert gate.candidates("sv", "el", latin=True) == {"nl", "sv", "en", "es", "de", "fr"}
     assert LanguageFilter(LanguageGateConfig(), all_languages=True).candidates("sv") is None
+    assert latin_script_only("Ça coûte 5 €, señor") and not latin_script_only("5 µm") and latin_script_only("")
+    assert not latin_script_only("Все люди") and not latin_script_only("café 東京")

@@ -248,6 +248,7 @@ _F32_UNIT = 2.0 ** -24  # unit roundoff of float32 (24 significant bits, roundin
 _BF16_UNIT = 2.0 ** -8  # of bfloat16 (8 significant bits)
 PREFILTERS = ("auto", "bfloat16", "float32")
 _AUTO_BF16_PAIRS = 1 << 24  # "auto" pre-filters in bfloat16 from this many (query, document) pairs
+_MIN_GROUPS = 1024  # column groups of `_candidates` (and tiles of the bfloat16 products): at least this many
 
 
 def _exact_search(queries: np.ndarray, corpus: np.ndarray, k: int, chunk_bytes: int,
@@ -268,13 +269,14 @@ def _exact_search(queries: np.ndarray, corpus: np.ndarray, k: int, chunk_bytes: 
     the first chunk, on a whole block of pairs; should it ever fail (it never has), the search
     goes on in float32 from that chunk. `info["prefilter"]` names the pre-filter used.
 
-    Chunks of queries share one score buffer (its first touch is slow; it bounds the memory) and
-    are split in a part per core, each in its own thread (numpy and torch release the GIL).
+    Chunks of queries share one score buffer (its first touch is slow; it bounds the memory). A
+    thread per core (numpy and torch release the GIL) takes part of each chunk's products (see
+    `_BFloat16Prefilter.score`), then part of its rows for the selection.
     """
     scorer = _prefilter(corpus, prefilter, len(queries))
     info = {} if info is None else info
     info["prefilter"] = scorer.name
-    groups = min(len(corpus), max(2 * k, 1024, math.isqrt(k * len(corpus))))
+    groups = min(len(corpus), max(2 * k, _MIN_GROUPS, math.isqrt(k * len(corpus))))
     rows = int(max(1, min(len(queries), chunk_bytes // (scorer.itemsize * len(corpus)))))
     scorer.reserve(rows, groups)
     threads = _threads()
@@ -303,32 +305,24 @@ def _threads() -> int:
 
 def _search_chunk(scorer, chunk: np.ndarray, corpus: np.ndarray, k: int, groups: int, pool: ThreadPoolExecutor,
                   threads: int, check_block: bool) -> tuple[np.ndarray, np.ndarray] | None:
-    """Each row's k best (scores, corpus ids) for one chunk of queries, a part per thread, or None
-    if a pre-filter score is further from its exact score than the bound allows. In bfloat16
-    each part computes its own products on one torch thread (no thread waits on another before
-    the chunk ends); in float32 the products are one numpy call over the chunk (BLAS threads)."""
+    """Each row's k best (scores, corpus ids) for one chunk of queries, or None if a pre-filter
+    score is further from its exact score than the bound allows. The products run on every core
+    (`scorer.score`), then the selection on a part of the rows per thread."""
+    scores, margin = scorer.score(chunk, pool, threads)
+    if check_block and scorer.name == "bfloat16" and not _bound_holds_on_a_block(scores, margin, chunk, corpus):
+        return None
     step = max(64, -(-len(chunk) // threads))
     parts = [slice(a, min(a + step, len(chunk))) for a in range(0, len(chunk), step)]
-    if scorer.parallel:
-        def work(part: slice):
-            scores, margin = scorer.score(chunk[part], part.start)
-            return _select_rows(scores, margin, chunk[part], corpus, k, groups, check_block and part.start == 0)
-    else:
-        whole, whole_margin = scorer.score(chunk, 0)
-
-        def work(part: slice):
-            return _select_rows(whole.rows(part), whole_margin[part], chunk[part], corpus, k, groups, False)
-    results = list(pool.map(work, parts))
+    results = list(pool.map(lambda part: _select_rows(scores.rows(part), margin[part], chunk[part], corpus, k,
+                                                      groups), parts))
     if any(result is None for result in results):
         return None
     return np.vstack([r[0] for r in results]), np.vstack([r[1] for r in results])
 
 
 def _select_rows(scores: "_Scores", margin: np.ndarray, chunk: np.ndarray, corpus: np.ndarray, k: int,
-                 groups: int, check_block: bool) -> tuple[np.ndarray, np.ndarray] | None:
+                 groups: int) -> tuple[np.ndarray, np.ndarray] | None:
     """`_search_chunk` for some rows, their scores computed."""
-    if check_block and not _bound_holds_on_a_block(scores, margin, chunk, corpus):
-        return None
     row, col, approximate = _candidates(scores, margin, k, groups)
     exact = _rescore(chunk, corpus, row, col)
     if np.any(np.abs(approximate - exact) > margin[row]):
@@ -380,7 +374,7 @@ def _best_k(row: np.ndarray, col: np.ndarray, exact: np.ndarray, k: int,
             rows: int) -> tuple[np.ndarray, np.ndarray]:
     """Each row's k best candidates by (exact score rounded to float32, descending; column)."""
     scores = exact.astype(np.float32)
-    order = np.lexsort((col, row * 4.0 - scores))  # row first (scores are within [-1.01, 1.01]), then score
+    order = np.lexsort((col, -scores, row))
     counts = np.bincount(row, minlength=rows)
     rank = np.arange(order.size) - np.repeat(np.cumsum(counts) - counts, counts)
     chosen = order[rank < k]
@@ -447,7 +441,7 @@ class _Float32Prefilter:
     Stability of Numerical Algorithms, 3.1), <= gamma_d |q| |d|; rounding the exact score to
     float32 adds u |q| |d|."""
 
-    name, itemsize, parallel = "float32", 4, False
+    name, itemsize = "float32", 4
 
     def __init__(self, corpus: np.ndarray):
         self.corpus = corpus
@@ -465,9 +459,9 @@ class _Float32Prefilter:
     def teardown(self) -> None:
         pass
 
-    def score(self, chunk: np.ndarray, offset: int) -> tuple["_FlatScores", np.ndarray]:
-        """Scores of `chunk` in buffer rows offset, offset + 1, ...; each row's error bound."""
-        scores = self.buffer[offset:offset + len(chunk)]
+    def score(self, chunk: np.ndarray, pool: ThreadPoolExecutor, threads: int) -> tuple["_FlatScores", np.ndarray]:
+        """Scores of `chunk` (one numpy product, on the BLAS threads); each row's error bound."""
+        scores = self.buffer[:len(chunk)]
         np.matmul(chunk, self.corpus.T, out=scores)
         bound = (self.gamma + _F32_UNIT) * _row_norms(chunk) * self.corpus_norm
         return _FlatScores(scores), bound * (1 + 1e-6) + 1e-12
@@ -486,7 +480,7 @@ class _BFloat16Prefilter:
     cache for the group maxima, and the product itself runs faster than over the whole corpus):
     the buffer holds tile after tile, so group g of `_candidates` is column g of every tile."""
 
-    name, itemsize, parallel = "bfloat16", 2, True
+    name, itemsize = "bfloat16", 2
 
     def __init__(self, corpus: np.ndarray):
         import torch
@@ -521,29 +515,40 @@ class _BFloat16Prefilter:
     def teardown(self) -> None:  # torch keeps the last count for threads it has not seen yet
         self.torch.set_num_threads(self.main_threads)
 
-    def score(self, chunk: np.ndarray, offset: int) -> tuple["_TiledScores", np.ndarray]:
-        """Scores of `chunk` in buffer rows offset, offset + 1, ... of every tile, their group
-        maxima, and each row's error bound."""
+    def score(self, chunk: np.ndarray, pool: ThreadPoolExecutor, threads: int) -> tuple["_TiledScores", np.ndarray]:
+        """Scores of `chunk`, tile after tile, their group maxima, and each row's error bound. The
+        tiles are split between the threads, each with every row of the chunk (a matrix product
+        over more rows runs faster) and one torch thread (no thread waits on another)."""
         torch = self.torch
         bits = _bfloat16_bits(chunk)
         rounded32 = _from_bfloat16_bits(bits)
         rounded = torch.from_numpy(bits.view(np.int16)).view(torch.bfloat16)
-        rows = slice(offset, offset + len(chunk))
-        maxima = None
-        for t, tile in enumerate(self.tiles):
-            out = self.buffer[t, rows]
-            torch.mm(rounded, tile, out=out)
-            if t == len(self.tiles) - 1 and self.last < self.groups:
-                out[:, self.last:] = -float("inf")  # the zero documents past the end
-            if maxima is None:
-                maxima = out.clone()
-            else:
-                torch.maximum(maxima, out, out=maxima)
+        rows = len(chunk)
+
+        def products(tiles: range):
+            maxima = None
+            for t in tiles:
+                out = self.buffer[t, :rows]
+                torch.mm(rounded, self.tiles[t], out=out)
+                if t == len(self.tiles) - 1 and self.last < self.groups:
+                    out[:, self.last:] = -float("inf")  # the zero documents past the end
+                if maxima is None:
+                    maxima = out.clone()
+                else:
+                    torch.maximum(maxima, out, out=maxima)
+            return maxima
+
+        count = len(self.tiles)
+        step = -(-count // threads)
+        partial = list(pool.map(products, [range(a, min(a + step, count)) for a in range(0, count, step)]))
+        maxima = partial[0]
+        for other in partial[1:]:
+            torch.maximum(maxima, other, out=maxima)
         query_error, query_norm = _row_norms(chunk - rounded32), _row_norms(rounded32)
         product = query_norm * self.rounded_norm
         bound = (query_error * self.norm + query_norm * self.error + self.gamma * product
                  + _BF16_UNIT * (1 + self.gamma) * product + _F32_UNIT * _row_norms(chunk) * self.norm)
-        scores = _TiledScores(self.buffer_bits[:, rows], maxima.float().numpy(), self.columns)
+        scores = _TiledScores(self.buffer_bits[:, :rows], maxima.float().numpy(), self.columns)
         return scores, bound * (1 + 1e-6) + 1e-12
 
 
@@ -586,6 +591,9 @@ class _TiledScores:
 
     def __init__(self, bits: np.ndarray, maxima: np.ndarray, columns: int):
         self.bits, self._maxima, self.columns = bits, maxima, columns
+
+    def rows(self, part: slice) -> "_TiledScores":
+        return _TiledScores(self.bits[:, part], self._maxima[part], self.columns)
 
     def leading(self, rows: int, columns: int) -> np.ndarray:
         return _from_bfloat16_bits(self.bits[0, :rows, :columns])

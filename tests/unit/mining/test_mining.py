@@ -312,8 +312,8 @@ def test_a_bound_that_fails_its_check_falls_back_to_float32(monkeypatch):
     expected_scores, expected_ids = _brute_force(queries, docs, 32)
     score = hn._BFloat16Prefilter.score
 
-    def too_tight(self, chunk, offset):  # a bound that lies: smaller than the bfloat16 error
-        scores, margin = score(self, chunk, offset)
+    def too_tight(self, *args):  # a bound that lies: smaller than the bfloat16 error
+        scores, margin = score(self, *args)
         return scores, margin * 1e-3
 
     monkeypatch.setattr(hn._BFloat16Prefilter, "score", too_tight)
@@ -340,3 +340,15 @@ def test_auto_prefilter_takes_bfloat16_where_the_cpu_has_it(monkeypatch):
     monkeypatch.setattr(hn, "_AUTO_BF16_PAIRS", 1)
     result = mine_negatives(queries, docs, np.arange(20), MiningConfig())
     assert result.report["prefilter"] == ("bfloat16" if hn.native_bfloat16() else "float32")
+
+
+@pytest.mark.parametrize("prefilter", ["bfloat16", "float32"])
+def test_scores_that_differ_by_less_than_a_bfloat16_step_are_ranked_exactly(prefilter):
+    """Documents all but orthogonal to the query, their scores 1e-10 apart, and some tied."""
+    cosines = np.concatenate([np.arange(1, 1200) * 1e-10, [2e-7, 2e-7, -3e-8]])
+    docs = _unit(np.stack([cosines, np.sqrt(1 - cosines ** 2), np.zeros_like(cosines)], axis=1))
+    queries = np.array([[1.0, 0.0, 0.0], [0.6, 0.0, 0.8]], dtype=np.float32)
+    scores, ids, _ = _search(queries, docs, 40, prefilter)
+    expected_scores, expected_ids = _brute_force(queries, docs, 40)
+    assert np.array_equal(ids, expected_ids) and np.array_equal(scores, expected_scores)
+    assert list(ids[0][:4]) == [1199, 1200, 1198, 1197]

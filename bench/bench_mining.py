@@ -11,7 +11,8 @@ timing is the whole `mine_hard_negatives` call minus the encoding. Settings: the
 recipe (num_negatives=3, relative_margin=0.05, sampling "top"), n-tuple output.
 
 Each side runs in its own subprocess, which reports its wall time and its peak RSS (VmHWM), with
-the RSS before the call (vectors loaded, libraries imported) for reference. Prints a table and
+the RSS before the call (vectors loaded, libraries imported: torch on both sides, as synthgen's
+embedder has it loaded when it mines, so ours can pre-filter in bfloat16) for reference. Prints a table and
 writes bench/results/mining.json.
 """
 
@@ -75,9 +76,11 @@ def worker(side: str, data: Path) -> None:
 
 def run_ours(queries, docs, positives, side, prepare_only=False, prepared=None):
     from synthgen.config.quality import MiningConfig
+    from synthgen.mining.exact_search import native_bfloat16
     from synthgen.mining.hard_negatives import mine_negatives
 
-    if prepare_only:
+    if prepare_only:  # libraries imported before timing, as for sentence-transformers (torch, for bfloat16)
+        native_bfloat16()
         return None
     result = mine_negatives(queries, docs, positives, MiningConfig(**SETTINGS, use_faiss=side == "ours-faiss"))
     out = np.full((len(queries), SETTINGS["num_negatives"]), -1, dtype=np.int64)

@@ -57,32 +57,35 @@ ALL_ROW_GATES: dict[str, Callable[[Any, Sequence[str], Sequence[str], Sequence[s
 }
 
 
-def _cosine(settings: Any, task: Task) -> Gate:
+def _cosine(settings: Any, task: Task, languages: frozenset[str]) -> Gate:
     if task.config.min_cosine is not None:  # the task's own threshold
         settings = dataclasses.replace(settings, min_score=task.config.min_cosine)
     return CosineFilter(settings)
 
 
-# name -> (its settings, the task) -> the task's gate, or None where it does not apply
-PER_ROW_GATES: dict[str, Callable[[Any, Task], Gate | None]] = {
-    "leakage": lambda settings, task: LeakageFilter(settings),
-    "generic": lambda settings, task: GenericTextFilter(settings, task.generated_fields),
-    "instruction": lambda settings, task: InstructionFilter(settings),
-    "positive_length": lambda settings, task: PositiveLengthFilter(settings),
-    "language": lambda settings, task: LanguageFilter(settings, task.checks_positive_language),
-    "translation": lambda settings, task: TranslationFilter(settings),
+# name -> (its settings, the task, the languages the recipe names) -> the task's gate, or None
+# where it does not apply
+PER_ROW_GATES: dict[str, Callable[[Any, Task, frozenset[str]], Gate | None]] = {
+    "leakage": lambda settings, task, languages: LeakageFilter(settings),
+    "generic": lambda settings, task, languages: GenericTextFilter(settings, task.generated_fields),
+    "instruction": lambda settings, task, languages: InstructionFilter(settings),
+    "positive_length": lambda settings, task, languages: PositiveLengthFilter(settings),
+    "language": lambda settings, task, languages: LanguageFilter(settings, task.checks_positive_language, languages),
+    "translation": lambda settings, task, languages: TranslationFilter(settings),
     "cosine": _cosine,
-    "margin": lambda settings, task: MarginFilter(settings),
-    "consistency": lambda settings, task: ConsistencyFilter(settings) if task.positive_is_document else None,
-    "topic": lambda settings, task: TopicFilter(settings) if task.source_in_corpus else None,
+    "margin": lambda settings, task, languages: MarginFilter(settings),
+    "consistency": lambda settings, task, languages: (ConsistencyFilter(settings) if task.positive_is_document
+                                                      else None),
+    "topic": lambda settings, task, languages: TopicFilter(settings) if task.source_in_corpus else None,
 }
 
 
-def task_gates(gates: GatesConfig, task: Task) -> list[Gate]:
+def task_gates(gates: GatesConfig, task: Task, languages: frozenset[str] | set[str] = frozenset()) -> list[Gate]:
     """The per-row gates for one task's rows: those the task lists that are on, in the
-    order of `PER_ROW_GATES`."""
+    order of `PER_ROW_GATES`. `languages`: what the recipe names (the language gate's
+    candidates, beside each row's own)."""
     wanted = set(task.row_gates())
-    built = (build(getattr(gates, name), task) for name, build in PER_ROW_GATES.items()
+    built = (build(getattr(gates, name), task, frozenset(languages)) for name, build in PER_ROW_GATES.items()
              if name in wanted and gates.is_on(name))
     return [gate for gate in built if gate is not None]
 

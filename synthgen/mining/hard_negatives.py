@@ -39,13 +39,17 @@ Recommended settings:
   window is `range_min + 10 * num_negatives + P` when a margin or `max_score` is set, else
   `range_min + num_negatives + P`, as in sentence-transformers).
 
-Search is exact: numpy matrix products over chunks of queries (memory bounded by `chunk_bytes`),
-with ties broken by the lower corpus index; `use_faiss=True` uses faiss' exact `IndexFlatIP`.
+Search is exact: a candidate's score is the float64 dot product of the float32 vectors, rounded
+to float32, and ties go to the lower corpus index. A matrix product over chunks of queries
+(memory bounded by `chunk_bytes`) pre-filters the candidates, in bfloat16 where the CPU has native
+bfloat16 dot products (AVX-512 BF16, AMX: checked at run time), else in float32, with a proven
+bound on its error that sets how wide the window of candidates is; the window is then re-scored
+exactly (`synthgen/mining/exact_search.py`), so the negatives do not depend on the pre-filter. `use_faiss=True` uses
+faiss' exact `IndexFlatIP` instead.
 """
 
 from __future__ import annotations
 
-import math
 import random
 from dataclasses import asdict, dataclass
 from typing import Iterator, Sequence
@@ -53,6 +57,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from synthgen.config.quality import MiningConfig
+from synthgen.mining.exact_search import exact_search, rescore
 
 RULES = ("absolute_margin", "relative_margin", "max_score", "min_score")
 _HINTS = {"range_min": "lowering range_min", "absolute_margin": "lowering absolute_margin",
@@ -97,13 +102,15 @@ def mining_advice(report: dict) -> list[str]:
 def mine_negatives(query_embeddings: np.ndarray, corpus_embeddings: np.ndarray,
                    positive_ids: Sequence[int], config: MiningConfig,
                    exclude: Sequence[Sequence[int]] | None = None, *,
-                   chunk_bytes: int = 128 << 20) -> MiningResult:
+                   chunk_bytes: int = 128 << 20, prefilter: str = "auto") -> MiningResult:
     """Mine `config.num_negatives` hard negatives per query (see the module docstring).
 
     query_embeddings (n, d) and corpus_embeddings (N, d): L2-normalized float32 rows.
     positive_ids[i]: the corpus index of query i's positive. exclude[i]: more corpus indices that
     are never negatives of query i (duplicates or near-duplicates of its positive).
     chunk_bytes: memory for one chunk of the exact search's (queries x corpus) score matrix.
+    prefilter: "auto", "bfloat16" or "float32", the precision of the exact search's first pass
+    (`synthgen/mining/exact_search.py`); the negatives and their scores do not depend on it.
     """
     queries, corpus = _unit_rows(query_embeddings, "query"), _unit_rows(corpus_embeddings, "corpus")
     if queries.shape[1] != corpus.shape[1]:
@@ -114,15 +121,16 @@ def mine_negatives(query_embeddings: np.ndarray, corpus_embeddings: np.ndarray,
     blocked, max_blocked = _blocked_keys(positives, exclude, len(corpus))
     range_max = config.resolved_range_max(max_blocked)
     k = min(range_max + max_blocked, len(corpus))
-    positive_scores = np.einsum("ij,ij->i", queries, corpus[positives]).astype(np.float32)
+    positive_scores = rescore(queries, corpus, np.arange(len(queries)), positives).astype(np.float32)
     skipped = dict.fromkeys(("positive_or_excluded", *RULES, "range_min"), 0)
     rng = random.Random(config.seed)
     negatives: list[list[int]] = []
     scores_out: list[list[float]] = []
+    info: dict = {}
     if config.use_faiss:
         search = _faiss_search(queries, corpus, k)
     else:
-        search = _exact_search(queries, corpus, k, chunk_bytes)
+        search = exact_search(queries, corpus, k, chunk_bytes, prefilter, info)
     for start, scores, ids in search:
         own_blocked = _chunk_slice(blocked, start, len(ids), len(corpus))
         alive = ~np.isin(_pair_keys(start, ids, len(corpus)), own_blocked)
@@ -134,7 +142,8 @@ def mine_negatives(query_embeddings: np.ndarray, corpus_embeddings: np.ndarray,
         _pick(ids, scores, window, config, rng, negatives, scores_out)
     counts = np.array([len(n) for n in negatives], dtype=np.int64)
     report = {"queries": len(queries), "corpus_size": len(corpus),
-              "search": "faiss" if config.use_faiss else "numpy", "range_max": range_max,
+              "search": "faiss" if config.use_faiss else "numpy", "prefilter": info.get("prefilter"),
+              "range_max": range_max,
               "candidates_per_query": k, "candidates": len(queries) * k,
               "candidates_skipped_by_rule": skipped, "negatives_found": int(counts.sum()),
               "queries_with_fewer_than_num_negatives": int((counts < config.num_negatives).sum()),
@@ -164,8 +173,15 @@ def _pick(ids: np.ndarray, scores: np.ndarray, window: np.ndarray, config: Minin
           negatives: list[list[int]], scores_out: list[list[float]]) -> None:
     """Choose each row's negatives from its window (already best first) and append them."""
     n = config.num_negatives
-    counts = window.sum(axis=1).tolist()
-    flat_ids, flat_scores = ids[window].tolist(), scores[window].tolist()
+    if config.sampling_strategy == "top":  # the first n options of each row, in one pass
+        window = window & (np.cumsum(window, axis=1) <= n)
+    counts = window.sum(axis=1)
+    flat_ids, flat_scores = ids[window], scores[window]
+    if config.sampling_strategy == "top" and counts.size and counts.min() == n:  # every row full: no loop
+        negatives += flat_ids.reshape(-1, n).tolist()
+        scores_out += flat_scores.reshape(-1, n).tolist()
+        return
+    counts, flat_ids, flat_scores = counts.tolist(), flat_ids.tolist(), flat_scores.tolist()
     offset = 0
     for options in counts:
         if config.sampling_strategy == "top":
@@ -177,59 +193,9 @@ def _pick(ids: np.ndarray, scores: np.ndarray, window: np.ndarray, config: Minin
         offset += options
 
 
-def _exact_search(queries: np.ndarray, corpus: np.ndarray, k: int,
-                  chunk_bytes: int) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-    """(first query, scores, corpus ids) per chunk of queries: each row's k best, best first.
-    One score buffer is reused for every chunk: its first touch is slow, and it bounds the memory."""
-    rows = int(max(1, min(len(queries), chunk_bytes // (4 * len(corpus)))))
-    buffer = np.empty((rows, len(corpus)), dtype=np.float32)
-    for start in range(0, len(queries), rows):
-        chunk = queries[start:start + rows]
-        scores = buffer[:len(chunk)]
-        np.matmul(chunk, corpus.T, out=scores)
-        blocks = [_top_k(scores[top:top + 64], k) for top in range(0, len(chunk), 64)]  # cache-sized
-        yield start, np.vstack([b[0] for b in blocks]), np.vstack([b[1] for b in blocks])
-
-
-def _top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The k highest entries of each row, best first, ties broken by the lower column index.
-
-    Rather than partially sorting every row, split the columns into B >= k groups (columns g,
-    g + B, g + 2B, ...) and take each group's maximum: one pass over the matrix. The k-th largest
-    group maximum is a floor under the row's k-th best score (k groups each hold an entry at least
-    that high), and every entry at or above it lies in a group whose maximum reaches it: only those
-    (k of them, unless maxima tie) are read again, then sorted by (score desc, column)."""
-    c, n = scores.shape
-    groups = min(n, max(2 * k, 1024, math.isqrt(k * n)))
-    maxima = _group_maxima(scores, groups)
-    floor = np.partition(maxima, groups - k, axis=1)[:, groups - k]
-    row, group = np.nonzero(maxima >= floor[:, None])
-    if c > 1 and row.size > 4 * k * c:  # many tied maxima: keep memory bounded, row by row
-        parts = [_top_k(scores[i:i + 1], k) for i in range(c)]
-        return np.vstack([p[0] for p in parts]), np.vstack([p[1] for p in parts])
-    col = group[:, None] + groups * np.arange(-(-n // groups))  # each group's columns, one per row
-    values = np.take(scores.ravel(), np.minimum(row[:, None] * n + col, scores.size - 1))
-    above = (values >= floor[row][:, None]) & (col < n)
-    row, col, values = np.broadcast_to(row[:, None], col.shape)[above], col[above], values[above]
-    order = np.lexsort((col, -values, row))
-    counts = np.bincount(row, minlength=c)
-    rank = np.arange(order.size) - np.repeat(np.cumsum(counts) - counts, counts)
-    chosen = order[rank < k]
-    return values[chosen].reshape(c, k), col[chosen].reshape(c, k)
-
-
-def _group_maxima(scores: np.ndarray, groups: int) -> np.ndarray:
-    """Per row, the maximum of each column group g (columns g, g + groups, g + 2 * groups, ...)."""
-    maxima = scores[:, :groups].copy()
-    for start in range(groups, scores.shape[1], groups):
-        part = scores[:, start:start + groups]
-        np.maximum(maxima[:, :part.shape[1]], part, out=maxima[:, :part.shape[1]])
-    return maxima
-
-
 def _faiss_search(queries: np.ndarray, corpus: np.ndarray, k: int,
                   rows: int = 4096) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-    """As `_exact_search`, with faiss' exact inner-product index (ties re-sorted by corpus index)."""
+    """As `exact_search`, with faiss' exact inner-product index (ties re-sorted by corpus index)."""
     try:
         import faiss
     except ImportError as exc:

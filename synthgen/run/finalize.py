@@ -41,6 +41,7 @@ from synthgen.errors import UserError
 from synthgen.personas.library import load_personas
 from synthgen.run.diversity import DiversityStats
 from synthgen.judge import JudgeStep, build_judge
+from synthgen.gates.language import recipe_languages
 from synthgen.run.output import RejectLog, RunFolder, ShardWriter, replace_folder
 from synthgen.config.languages import is_code_language
 from synthgen.config.recipe import Recipe
@@ -92,7 +93,7 @@ class FinalizeReport:
 def task_gates(recipe: Recipe, task: Task) -> list[Gate]:
     """The per-row gates for one task's rows, in the order they apply
     (`synthgen.gates.registry.task_gates`)."""
-    return registry.task_gates(recipe.gates, task)
+    return registry.task_gates(recipe.gates, task, recipe_languages(recipe.languages))
 
 
 class Finalizer:

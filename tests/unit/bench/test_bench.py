@@ -104,6 +104,11 @@ def test_figures_and_table(host_report):
     rows = memory_figures(memory_report)
     assert rows[-1].met == "**no**" and rows[-1].ratio == "4.20"
     figures = host_figures(host_report, engine_rate=2.0, engine_label="CPU") + rows
+    language = {"rows": 2000, "rows_per_second": 12_000.0, "reference_rows_per_second": 1_000.0, "speedup": 12.0,
+                "agreement": 0.9925, "kept_by_ours_rejected_by_reference": 15, "rejected_by_ours_kept_by_reference": 0}
+    gate = host_figures({**host_report, "language_gate": language}, engine_rate=2.0, engine_label="CPU")[-1]
+    assert (gate.ours, gate.ratio, gate.met) == ("12,000 rows/s; agreement 99.25%", "12.0x", "yes")
+    assert "15 kept that the reference rejects, 0 the reverse" in gate.figure
     table = markdown_table(figures + [Figure("a | b", "1")]).splitlines()
     assert table[0] == "| figure | ours | baseline | ratio | goal | met? |"
     assert len(table) == 2 + len(figures) + 1 and "a / b" in table[-1]

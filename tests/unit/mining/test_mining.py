@@ -15,6 +15,7 @@ import pytest
 
 from synthgen.config.quality import MiningConfig
 from synthgen.mining.hard_negatives import MiningResult, mine_negatives, mining_advice
+from synthgen.mining import exact_search
 
 NONE = dict(relative_margin=None)  # no filtering at all, to test one knob at a time
 
@@ -222,3 +223,117 @@ def _unit(x: np.ndarray) -> np.ndarray:
 
 def _flat(rows: list[list[float]]) -> list[float]:
     return [s for row in rows for s in row]
+
+
+# ------------------------------------------------------------------ the bfloat16 pre-filter
+
+def _clustered(n_docs: int = 3000, n_queries: int = 300, dim: int = 48, seed: int = 7):
+    """Clustered unit vectors with the hard cases of a pre-filter: exact duplicates (ties broken by
+    index), near-duplicates closer than bfloat16 can tell apart, queries far from everything
+    (negative best scores)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((30, dim))
+    docs = centres[rng.integers(0, 30, n_docs)] + 0.6 * rng.standard_normal((n_docs, dim))
+    if n_docs >= 300:
+        docs[100:140] = docs[5]
+        docs[200:260] = docs[6] + 1e-5 * rng.standard_normal((60, dim))
+    docs = _unit(docs)
+    queries = _unit(docs[rng.integers(0, n_docs, n_queries)] + 0.3 * rng.standard_normal((n_queries, dim)))
+    queries[:3] = _unit(-docs[:3].sum(axis=0, keepdims=True).repeat(3, axis=0) + 0.1 * rng.standard_normal((3, dim)))
+    queries[3:6] = _unit(docs[[5, 6, 6]] + 1e-4 * rng.standard_normal((3, dim)))  # into the ties
+    return queries, docs
+
+
+def _brute_force(queries: np.ndarray, docs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's k best by float64 score rounded to float32, then by index: the definition."""
+    scores = (queries.astype(np.float64) @ docs.astype(np.float64).T).astype(np.float32)
+    order = np.array([np.lexsort((np.arange(len(docs)), -row))[:k] for row in scores])
+    return np.take_along_axis(scores, order, axis=1), order
+
+
+def _search(queries, docs, k, prefilter, chunk_bytes=1 << 20):
+    info: dict = {}
+    parts = list(exact_search.exact_search(queries, docs, k, chunk_bytes, prefilter, info))
+    return np.vstack([p[1] for p in parts]), np.vstack([p[2] for p in parts]), info["prefilter"]
+
+
+@pytest.mark.parametrize("k", [1, 7, 32, 300])
+@pytest.mark.parametrize("prefilter", ["bfloat16", "float32"])
+def test_prefiltered_search_finds_exactly_the_k_best(prefilter, k):
+    queries, docs = _clustered()
+    scores, ids, used = _search(queries, docs, k, prefilter)
+    expected_scores, expected_ids = _brute_force(queries, docs, k)
+    assert used == prefilter
+    assert np.array_equal(ids, expected_ids)
+    assert np.array_equal(scores, expected_scores)
+    assert list(ids[3][:5]) == [5, 100, 101, 102, 103][:k]  # a tie of duplicates, by index
+
+
+@pytest.mark.parametrize("n_docs, k", [(40, 40), (1024, 32), (2049, 64)])
+def test_bfloat16_search_on_corpora_of_any_size(n_docs, k):
+    """Fewer documents than groups, a multiple of them, one past a multiple (a padded last tile)."""
+    queries, docs = _clustered(n_docs=n_docs, n_queries=70)
+    scores, ids, _ = _search(queries, docs, k, "bfloat16", chunk_bytes=2 * n_docs * 25)
+    expected_scores, expected_ids = _brute_force(queries, docs, k)
+    assert np.array_equal(ids, expected_ids) and np.array_equal(scores, expected_scores)
+
+
+@pytest.mark.parametrize("config", [dict(), dict(num_negatives=5, range_min=2, absolute_margin=0.02),
+                                    dict(sampling_strategy="random", seed=4, max_score=0.8)])
+def test_mining_is_the_same_whatever_the_prefilter(config):
+    queries, docs = _clustered()
+    exclude = [[(i * 7) % len(docs)] for i in range(len(queries))]
+    runs = {p: mine_negatives(queries, docs, np.arange(len(queries)) * 9, MiningConfig(**config), exclude,
+                              prefilter=p) for p in ("bfloat16", "float32")}
+    bf16, f32 = runs["bfloat16"], runs["float32"]
+    assert bf16.negatives == f32.negatives and bf16.negative_scores == f32.negative_scores
+    assert np.array_equal(bf16.positive_scores, f32.positive_scores)
+    assert {**bf16.report, "prefilter": None} == {**f32.report, "prefilter": None}
+    assert (bf16.report["prefilter"], f32.report["prefilter"]) == ("bfloat16", "float32")
+
+
+def test_a_bound_that_fails_its_check_falls_back_to_float32(monkeypatch):
+    queries, docs = _clustered(n_queries=100)
+    expected_scores, expected_ids = _brute_force(queries, docs, 32)
+    score = exact_search._BFloat16Prefilter.score
+
+    def too_tight(self, *args):  # a bound that lies: smaller than the bfloat16 error
+        scores, margin = score(self, *args)
+        return scores, margin * 1e-3
+
+    monkeypatch.setattr(exact_search._BFloat16Prefilter, "score", too_tight)
+    for block_check in (True, False):  # caught on the first block, or on the candidates
+        if not block_check:
+            monkeypatch.setattr(exact_search, "_bound_holds_on_a_block", lambda *args: True)
+        scores, ids, used = _search(queries, docs, 32, "bfloat16")
+        assert used == "float32 (the bfloat16 error bound failed its check)"
+        assert np.array_equal(ids, expected_ids) and np.array_equal(scores, expected_scores)
+
+
+def test_prefilter_choice():
+    queries, docs = _clustered(n_queries=20)
+    assert mine_negatives(queries, docs, np.arange(20), MiningConfig()).report["prefilter"] == "float32"  # small
+    with pytest.raises(ValueError, match="prefilter must be one of auto, bfloat16, float32"):
+        mine_negatives(queries, docs, np.arange(20), MiningConfig(), prefilter="int8")
+    assert isinstance(exact_search.native_bfloat16(), bool)
+
+
+def test_auto_prefilter_takes_bfloat16_where_the_cpu_has_it(monkeypatch):
+    import torch  # noqa: F401  (loaded, as synthgen's embedders load it)
+
+    queries, docs = _clustered(n_queries=20)
+    monkeypatch.setattr(exact_search, "_AUTO_BF16_PAIRS", 1)
+    result = mine_negatives(queries, docs, np.arange(20), MiningConfig())
+    assert result.report["prefilter"] == ("bfloat16" if exact_search.native_bfloat16() else "float32")
+
+
+@pytest.mark.parametrize("prefilter", ["bfloat16", "float32"])
+def test_scores_that_differ_by_less_than_a_bfloat16_step_are_ranked_exactly(prefilter):
+    """Documents all but orthogonal to the query, their scores 1e-10 apart, and some tied."""
+    cosines = np.concatenate([np.arange(1, 1200) * 1e-10, [2e-7, 2e-7, -3e-8]])
+    docs = _unit(np.stack([cosines, np.sqrt(1 - cosines ** 2), np.zeros_like(cosines)], axis=1))
+    queries = np.array([[1.0, 0.0, 0.0], [0.6, 0.0, 0.8]], dtype=np.float32)
+    scores, ids, _ = _search(queries, docs, 40, prefilter)
+    expected_scores, expected_ids = _brute_force(queries, docs, 40)
+    assert np.array_equal(ids, expected_ids) and np.array_equal(scores, expected_scores)
+    assert list(ids[0][:4]) == [1199, 1200, 1198, 1197]

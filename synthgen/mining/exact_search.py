@@ -1,7 +1,8 @@
 """The exact nearest-neighbour search behind mining: for each query, the k corpus rows of
 highest inner product, exactly, ties to the lower corpus index.
 
-A candidate's score is the float64 dot product of the float32 vectors, rounded to float32. A
+Candidates rank by the float64 dot product of the float32 vectors (reported rounded to
+float32). A
 matrix product over chunks of queries (memory bounded by `chunk_bytes`) pre-filters the
 candidates, in bfloat16 where the CPU has native bfloat16 dot products (AVX-512 BF16, AMX:
 checked at run time), else in float32, with a proven bound on its error that sets how wide
@@ -33,8 +34,8 @@ _MIN_GROUPS = 1024  # column groups of `_candidates` (and tiles of the bfloat16 
 def exact_search(queries: np.ndarray, corpus: np.ndarray, k: int, chunk_bytes: int,
                   prefilter: str = "auto", info: dict | None = None) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
     """(first query, scores, corpus ids) per chunk of queries: each row's k best, best first, by
-    exact score (the float64 dot product of the float32 vectors, rounded to float32), ties broken
-    by the lower corpus index.
+    exact score (the float64 dot product of the float32 vectors; returned rounded to float32),
+    ties broken by the lower corpus index.
 
     A pre-filter scores every (query, document) pair: bfloat16 where the CPU multiplies it
     natively (`_prefilter`), else float32. For each query i it comes with a proven bound E_i on
@@ -137,7 +138,8 @@ def _candidates(scores: "_FlatScores | _TiledScores", margin: np.ndarray, k: int
 
 def rescore(queries: np.ndarray, corpus: np.ndarray, row: np.ndarray, col: np.ndarray) -> np.ndarray:
     """The exact score of each (query row, corpus column) pair, pairs ordered by row: float64 dot
-    products of the float32 vectors (whose products are exact in float64), a query at a time."""
+    products of the float32 vectors (whose products are exact in float64), a query at a time, in
+    numpy's own loop rather than BLAS, so equal vectors get equal sums wherever they sit."""
     exact = np.empty(row.size, dtype=np.float64)
     if not row.size:
         return exact
@@ -145,15 +147,16 @@ def rescore(queries: np.ndarray, corpus: np.ndarray, row: np.ndarray, col: np.nd
     ends = np.append(np.flatnonzero(np.diff(row)) + 1, row.size)
     starts = np.insert(ends[:-1], 0, 0)
     for start, end, query in zip(starts.tolist(), ends.tolist(), row[starts].tolist()):
-        exact[start:end] = corpus[col[start:end]].astype(np.float64) @ queries64[query]
+        exact[start:end] = np.einsum("ij,j->i", corpus[col[start:end]].astype(np.float64), queries64[query])
     return exact
 
 
 def _best_k(row: np.ndarray, col: np.ndarray, exact: np.ndarray, k: int,
             rows: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's k best candidates by (exact score rounded to float32, descending; column)."""
+    """Each row's k best candidates by (exact score, descending; column), with their scores
+    rounded to float32 (two of them may round to the same float32 and keep their order)."""
     scores = exact.astype(np.float32)
-    order = np.lexsort((col, -scores, row))
+    order = np.lexsort((col, -exact, row))
     counts = np.bincount(row, minlength=rows)
     rank = np.arange(order.size) - np.repeat(np.cumsum(counts) - counts, counts)
     chosen = order[rank < k]

@@ -39,8 +39,8 @@ Recommended settings:
   window is `range_min + 10 * num_negatives + P` when a margin or `max_score` is set, else
   `range_min + num_negatives + P`, as in sentence-transformers).
 
-Search is exact: a candidate's score is the float64 dot product of the float32 vectors, rounded
-to float32, and ties go to the lower corpus index. A matrix product over chunks of queries
+Search is exact: candidates rank by the float64 dot product of the float32 vectors (reported
+rounded to float32), and ties go to the lower corpus index. A matrix product over chunks of queries
 (memory bounded by `chunk_bytes`) pre-filters the candidates, in bfloat16 where the CPU has native
 bfloat16 dot products (AVX-512 BF16, AMX: checked at run time), else in float32, with a proven
 bound on its error that sets how wide the window of candidates is; the window is then re-scored

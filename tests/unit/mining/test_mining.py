@@ -245,10 +245,10 @@ def _clustered(n_docs: int = 3000, n_queries: int = 300, dim: int = 48, seed: in
 
 
 def _brute_force(queries: np.ndarray, docs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's k best by float64 score rounded to float32, then by index: the definition."""
-    scores = (queries.astype(np.float64) @ docs.astype(np.float64).T).astype(np.float32)
+    """Each row's k best by float64 score, then by index, scores rounded to float32: the definition."""
+    scores = np.einsum("qd,nd->qn", queries.astype(np.float64), docs.astype(np.float64))
     order = np.array([np.lexsort((np.arange(len(docs)), -row))[:k] for row in scores])
-    return np.take_along_axis(scores, order, axis=1), order
+    return np.take_along_axis(scores, order, axis=1).astype(np.float32), order
 
 
 def _search(queries, docs, k, prefilter, chunk_bytes=1 << 20):

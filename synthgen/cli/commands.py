@@ -11,7 +11,17 @@ import orjson
 import typer
 
 from synthgen.cli.app import app, user_errors
-from synthgen.errors import UserError
+
+
+def _executor_option(what: str):
+    return typer.Option("local", "--executor", help=f"Where {what}: local or ray.")
+
+
+def _address_option():
+    return typer.Option(None, "--address", help="Ray cluster address (--executor ray; default: Ray in this process).")
+
+
+_EMBEDS = "the gates and mining embed"
 
 
 @app.command()
@@ -24,9 +34,8 @@ def run(
     overwrite: bool = typer.Option(False, "--overwrite", help="Start over, replacing a run in the output folder."),
     force: bool = typer.Option(False, "--force", help="Resume even though the recipe or a template changed."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
-    executor: str = typer.Option("local", "--executor", help="Where shards are generated: local or ray."),
-    address: Optional[str] = typer.Option(None, "--address",
-                                          help="Ray cluster address (--executor ray; default: Ray in this process)."),
+    executor: str = _executor_option("shards are generated and the gates and mining embed"),
+    address: Optional[str] = _address_option(),
     shard: Optional[str] = typer.Option(None, "--shard", help="I/N: generate only shards I mod N (job arrays); "
                                         "join the N folders with `synthgen merge`."),
     ideas_from: Optional[Path] = typer.Option(None, "--ideas-from",
@@ -44,15 +53,14 @@ def run(
 
     Example (cluster): synthgen run recipe.toml --executor ray --address HEAD_IP:6379
     """
-    from synthgen.run.executors import ShardSpec
+    from synthgen.run.executors import ShardSpec, check_executor
     from synthgen.run.pipeline import Pipeline
     from synthgen.run.progress import summary_lines
     from synthgen.config.loader import load_recipe
 
     loaded = load_recipe(recipe, set_)
     target = out or Path(loaded.output)
-    if executor not in ("local", "ray"):
-        raise UserError(f"--executor: {executor!r} is not an executor (local or ray)")
+    check_executor(executor)
     spec = ShardSpec.parse(shard) if shard else None
     manifest = Pipeline(loaded, target, show_progress=not quiet, executor=executor, ray_address=address,
                         shard=spec, engine_log=not verbose, ideas_from=ideas_from).run(limit_docs=limit_docs, overwrite=overwrite,
@@ -118,6 +126,8 @@ def filter_(
     run_dir: Path = typer.Argument(..., help="A finished run folder."),
     set_: list[str] = typer.Option([], "--set", help="Change a gate: --set gates.cosine.min_score=0.6, "
                                    "or the contamination check: --set 'contamination.against=[\"test.jsonl\"]'"),
+    executor: str = _executor_option(_EMBEDS),
+    address: Optional[str] = _address_option(),
 ) -> None:
     """Re-run the quality gates, the contamination check and mining on a run's generated rows; no engine needed.
 
@@ -130,7 +140,8 @@ def filter_(
     from synthgen.shards.finished_run import FinishedRun
 
     allowed = ("gates.", "contamination.", "collisions.")
-    for line in refinalize(FinishedRun.open(run_dir), set_, allowed, command="filter").lines():
+    for line in refinalize(FinishedRun.open(run_dir), set_, allowed, command="filter", executor=executor,
+                           address=address).lines():
         typer.echo(line)
 
 
@@ -139,6 +150,8 @@ def filter_(
 def mine(
     run_dir: Path = typer.Argument(..., help="A finished run folder."),
     set_: list[str] = typer.Option([], "--set", help="Change a mining knob: --set mining.num_negatives=5"),
+    executor: str = _executor_option(_EMBEDS),
+    address: Optional[str] = _address_option(),
 ) -> None:
     """Re-mine hard negatives for a run with new settings; no engine needed.
 
@@ -150,7 +163,8 @@ def mine(
     from synthgen.run.refinalize import refinalize
     from synthgen.shards.finished_run import FinishedRun
 
-    for line in refinalize(FinishedRun.open(run_dir), set_, ("mining.", "collisions."), command="mine").lines():
+    for line in refinalize(FinishedRun.open(run_dir), set_, ("mining.", "collisions."), command="mine",
+                           executor=executor, address=address).lines():
         typer.echo(line)
 
 
@@ -159,6 +173,8 @@ def mine(
 def judge(
     run_dir: Path = typer.Argument(..., help="A finished run folder."),
     set_: list[str] = typer.Option([], "--set", help="Change a judge key: --set judge.relevant_threshold=0.8"),
+    executor: str = _executor_option(_EMBEDS),
+    address: Optional[str] = _address_option(),
 ) -> None:
     """Score mined rows with a judge (LLM or cross-encoder): drop false negatives, relabel or drop rows.
 
@@ -173,7 +189,8 @@ def judge(
     from synthgen.run.refinalize import refinalize
     from synthgen.shards.finished_run import FinishedRun
 
-    for line in refinalize(FinishedRun.open(run_dir), ["judge.enabled=true", *set_], ("judge.",), command="judge").lines():
+    for line in refinalize(FinishedRun.open(run_dir), ["judge.enabled=true", *set_], ("judge.",), command="judge",
+                           executor=executor, address=address).lines():
         typer.echo(line)
 
 

@@ -63,6 +63,9 @@ class GeneratorConfig:
         check("generator.request_timeout", self.request_timeout > 0, "must be > 0 seconds", self.request_timeout)
 
 
+EMBED_CHUNK = 1024  # texts per finalize embedding call: 16 batches of 64, ~1.5 MB of 384-d vectors
+
+
 @dataclass(frozen=True)
 class EmbedderConfig:
     """The embedding model used for persona retrieval (and, later, filtering and mining).
@@ -70,16 +73,22 @@ class EmbedderConfig:
     `backend` is "sentence-transformers" (default) or "vllm" (a pooling runner).
     `query_prompt` is prepended to queries for instruction-aware embedders
     (Qwen3-Embedding: "Instruct: ...\\nQuery: "); empty for symmetric models.
+    `chunk_size`: texts per embedding call in the finalize pass (gates, mining), the unit
+    of work of `--executor ray`'s embedder actors (`synthgen/engines/chunked.py`).
+    Changing it may change vectors in the last bits (an embedder pads each batch to its
+    longest text), so it belongs to the recipe; larger chunks suit GPU embedders.
     """
 
     model: str = BUILTIN_EMBEDDER
     backend: str = "sentence-transformers"
     batch_size: int = 64
     query_prompt: str = ""
+    chunk_size: int = EMBED_CHUNK
 
     def __post_init__(self) -> None:
         one_of("embedder.backend", self.backend, ("sentence-transformers", "vllm"))
         check("embedder.batch_size", self.batch_size >= 1, "must be >= 1", self.batch_size)
+        check("embedder.chunk_size", self.chunk_size >= 1, "must be >= 1", self.chunk_size)
 
 
 @dataclass(frozen=True)

@@ -9,15 +9,27 @@ process takes (`ShardSpec`), and `synthgen merge` joins the parts.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterator, Protocol
+from typing import Any, Callable, Iterator, Protocol
 
+from synthgen.engines.base import Embedder
 from synthgen.tasks.brainstorm import BrainstormReport
 from synthgen.errors import UserError
 from synthgen.run.shard_worker import ShardResult, ShardWork, ShardWorker
 
 
+EXECUTORS = ("local", "ray")
+
+
+def check_executor(name: str) -> str:
+    """`name` if it names an executor, else one line for `--executor`."""
+    if name not in EXECUTORS:
+        raise UserError(f"--executor: {name!r} is not an executor ({' or '.join(EXECUTORS)})")
+    return name
+
+
 class Executor(Protocol):
-    """Where shard work runs. Subclass it: `engine_stats` has a default (none)."""
+    """Where shard work runs. Subclass it: `engine_stats` and `finalize_embedder` have
+    defaults (none; this process)."""
 
     def brainstorm(self, task: str) -> BrainstormReport:
         """Run one task's brainstorm step on the generator."""
@@ -35,6 +47,12 @@ class Executor(Protocol):
         """The generator's counters for the manifest (`Generator.stats`); {} where the
         engines run elsewhere."""
         return {}
+
+    def finalize_embedder(self, local: Callable[[], Embedder]) -> Embedder:
+        """The embedder of the finalize pass (gates, calibration, mining), closed with the
+        executor: by default `local()`, the recipe's embedder in this process (the pass
+        embeds chunk by chunk either way, `synthgen/engines/chunked.py`)."""
+        return local()
 
     def close(self) -> None:
         ...

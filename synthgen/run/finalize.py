@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 from synthgen.corpus.readers import Reject
 from synthgen.engines.base import Embedder, Generator
+from synthgen.engines.chunked import chunked
 from synthgen.engines.threads import use_one_math_thread
 from synthgen.gates import registry
 from synthgen.gates.base import Gate, GateContext
@@ -88,6 +89,7 @@ class FinalizeReport:
     collisions: dict[str, Any] = field(default_factory=dict)
     diversity: dict[str, Any] = field(default_factory=dict)
     judge: dict[str, Any] = field(default_factory=dict)  # `[judge]`: synthgen/judge/
+    embedding: dict[str, Any] = field(default_factory=dict)  # where the chunks ran: synthgen/engines/chunked.py
 
 
 def task_gates(recipe: Recipe, task: Task) -> list[Gate]:
@@ -97,12 +99,14 @@ def task_gates(recipe: Recipe, task: Task) -> list[Gate]:
 
 
 class Finalizer:
-    """Applies a recipe's gates and mining to a run folder's generated rows."""
+    """Applies a recipe's gates and mining to a run folder's generated rows. Every text is
+    embedded in fixed chunks (`synthgen/engines/chunked.py`): pass a `RayEmbedder` to run
+    them on a cluster, any other embedder runs them here, with the same vectors."""
 
     def __init__(self, folder: RunFolder, recipe: Recipe, embedder: Embedder, judge_generator: Generator | None = None):
         if recipe.run.deterministic:  # scores of the same rows, bit for bit, in every process
             use_one_math_thread()
-        self.folder, self.recipe, self.embedder = folder, recipe, embedder
+        self.folder, self.recipe, self.embedder = folder, recipe, chunked(embedder, recipe.embedder.chunk_size)
         self.judge: JudgeStep | None = None
         if recipe.judge.enabled:  # the engine loads on the first pair the cache lacks
             self.judge = JudgeStep(recipe.judge, build_judge(recipe.judge, folder.root, judge_generator),
@@ -156,6 +160,7 @@ class Finalizer:
         self.report.diversity = self._diversity.result()
         if self.judge is not None:
             self.report.judge = self.judge.report()
+        self.report.embedding = self.embedder.stats()
         return self.report
 
     def _open_collisions(self, corpus: Corpus) -> None:

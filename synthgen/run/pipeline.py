@@ -28,7 +28,7 @@ from synthgen.run.checkpoint import (Checkpoint, check_resume, file_digest, fing
 from synthgen.corpus.readers import Document, Reject, count_records, read_corpus, without_duplicate_ids
 from synthgen.engines import Embedder, Generator, load_embedder
 from synthgen.errors import UserError
-from synthgen.run.executors import Executor, LocalExecutor, ShardSpec
+from synthgen.run.executors import Executor, LocalExecutor, ShardSpec, check_executor
 from synthgen.run.finalize import FinalizeReport, Finalizer
 from synthgen.generation.stages import StageStats
 from synthgen.engines.models import public_model_id
@@ -125,18 +125,19 @@ class Pipeline:
                     self._write_shard(result, rejects, progress)
                     done = {"standalone_done": True} if result.standalone else {"shards_done": result.number + 1}
                     self._commit(checkpoint, rejects, **done)
-            engine_stats = executor.engine_stats()
+            if not self.state.documents_kept and self.recipe.corpus and self.shard is None:
+                raise UserError(f"corpus: no usable documents in {', '.join(c.path for c in self.recipe.corpus)} "
+                                f"({self.state.documents_read} records read; reasons in {self.folder.rejects})")
+            manifest = self._generation_manifest(rejects, checkpoint.resumed, executor.engine_stats(),
+                                                 time.perf_counter() - started)
+            if self.shard is None:  # the executor stays open: its embedder serves the finalize pass
+                embedder = executor.finalize_embedder(self._embedder_instance)
+                report = Finalizer(self.folder, self.recipe, embedder, self._judge_generator()).run()
+                manifest = update_manifest(self.folder, manifest, self.recipe, report, time.perf_counter() - started)
+            else:
+                self.folder.write_manifest(manifest)
         finally:
             executor.close()
-        if not self.state.documents_kept and self.recipe.corpus and self.shard is None:
-            raise UserError(f"corpus: no usable documents in {', '.join(c.path for c in self.recipe.corpus)} "
-                            f"({self.state.documents_read} records read; reasons in {self.folder.rejects})")
-        manifest = self._generation_manifest(rejects, checkpoint.resumed, engine_stats, time.perf_counter() - started)
-        if self.shard is None:
-            report = Finalizer(self.folder, self.recipe, self._embedder_instance(), self._judge_generator()).run()
-            manifest = update_manifest(self.folder, manifest, self.recipe, report, time.perf_counter() - started)
-        else:
-            self.folder.write_manifest(manifest)
         self._commit(checkpoint, rejects, complete=True)
         return manifest
 
@@ -211,13 +212,11 @@ class Pipeline:
     def _open_executor(self, personas: list, documents: int) -> Executor:
         """In-process: one worker sharing this pipeline's engines. Ray: one per actor.
         `documents` still to generate size the in-process engine (eager or compiled)."""
-        if self.executor_name == "ray":
+        if check_executor(self.executor_name) == "ray":
             from synthgen.run.ray_executor import RayExecutor
 
             return RayExecutor(self.recipe, personas, self.prompts.root, self.folder.root / ".ray-work",
                                self.ray_address)
-        if self.executor_name != "local":
-            raise UserError(f"--executor: unknown executor {self.executor_name!r} (local or ray)")
         worker = ShardWorker(self.recipe, personas, self.prompts.root, self._generator, self._embedder_instance(),
                              expected_requests(self.recipe, documents))
         self._worker = worker
@@ -385,6 +384,7 @@ def update_manifest(folder: RunFolder, manifest: dict[str, Any], recipe: Recipe,
     manifest["contamination"] = report.contamination
     manifest["collisions"] = report.collisions
     manifest["diversity"] = report.diversity
+    manifest["finalize_embedding"] = report.embedding
     if report.judge:
         manifest["judge"] = report.judge
     else:

@@ -12,8 +12,10 @@ back in shard order (`preserve_order`), and the driver commits them one by one e
 as an in-process run does: a run killed mid-way resumes with either executor.
 
 The global steps (exact and near-dup dedup, gates, negative mining over the whole corpus)
-run on the driver after the last shard (`synthgen/run/finalize.py`); they are host-side and
-far cheaper than generation (see bench/).
+run after the last shard (`synthgen/run/finalize.py`), driven from here; their embedding
+(corpus, queries, generated positives and negatives) runs on a pool of embedder actors
+(`synthgen/run/ray_embedding.py`), the rest is host-side and far cheaper than generation
+(see bench/).
 
 Ray's own LLM batch API (`ray.data.llm`) pipelines the chat template and tokenizer as
 separate CPU stages before the engine stage; synthgen keeps a shard's stages in one
@@ -26,13 +28,15 @@ from __future__ import annotations
 import pickle
 import shutil
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from synthgen.tasks.brainstorm import BrainstormReport
-from synthgen.errors import UserError
+from synthgen.engines.base import Embedder
 from synthgen.personas.library import Persona
 from synthgen.config.recipe import Recipe
 from synthgen.run.executors import Executor
+from synthgen.run.ray_cluster import actor_resources, connect_ray
+from synthgen.run.ray_embedding import RayEmbedder
 from synthgen.run.shard_worker import ShardResult, ShardWork, ShardWorker
 
 
@@ -62,21 +66,12 @@ class RayExecutor(Executor):
 
     def __init__(self, recipe: Recipe, personas: list[Persona], prompts_root: Path, staging: Path,
                  address: str | None):
-        try:
-            import ray
-        except ImportError:
-            raise UserError("--executor ray: Ray is not installed (pip install 'synthgen[ray]')") from None
-        self.ray = ray
+        self.ray = ray = connect_ray(address)
         self.recipe, self.personas, self.prompts_root = recipe, personas, str(Path(prompts_root).resolve())
         self.staging = staging
         self.ideas: dict[str, Any] = {}
-        try:
-            ray.init(address=address, ignore_reinit_error=True, log_to_driver=False,
-                     include_dashboard=False, configure_logging=False)
-        except ConnectionError as exc:
-            raise UserError(f"--address {address}: no Ray cluster there ({exc}); start one with "
-                            "`ray start --head` or leave --address out to run Ray in this process") from None
         self.resources = actor_resources(recipe, ray.cluster_resources())
+        self._embedder: RayEmbedder | None = None
 
     def brainstorm(self, task: str) -> BrainstormReport:
         remote = self.ray.remote(**self.resources.task_options)(_brainstorm)
@@ -114,28 +109,12 @@ class RayExecutor(Executor):
             items.append({"shard": work.number, "path": str(path.resolve())})
         return items
 
+    def finalize_embedder(self, local: Callable[[], Embedder]) -> Embedder:
+        """Embedder actors for the finalize pass; `local` is not loaded."""
+        self._embedder = self._embedder or RayEmbedder(self.recipe, self.ray)
+        return self._embedder
+
     def close(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
-
-
-class ActorResources:
-    def __init__(self, workers: int, num_cpus: float, num_gpus: float):
-        self.workers = workers
-        self.task_options = {"num_cpus": num_cpus, "num_gpus": num_gpus}
-
-
-def actor_resources(recipe: Recipe, cluster: dict[str, float]) -> ActorResources:
-    """How many engine actors, and what each holds: `ray.gpus_per_worker` GPUs (default:
-    the generator's `tensor_parallel_size` when the cluster has GPUs, else none) and
-    `ray.cpus_per_worker` CPUs; `ray.workers` actors (default: as many as fit)."""
-    config = recipe.ray
-    has_gpus = cluster.get("GPU", 0) > 0
-    tensor_parallel = int(recipe.generator.engine_kwargs.get("tensor_parallel_size", 1))
-    gpus = config.gpus_per_worker if config.gpus_per_worker is not None else (tensor_parallel if has_gpus else 0)
-    if gpus > cluster.get("GPU", 0):
-        raise UserError(f"ray.gpus_per_worker: {gpus:g} GPUs per actor, but the cluster has "
-                        f"{cluster.get('GPU', 0):g} (lower it, or set 0 to run on CPUs)")
-    fit = int(cluster.get("GPU", 0) // gpus) if gpus else int(cluster.get("CPU", 1) // config.cpus_per_worker)
-    workers = config.workers or max(1, fit)
-    return ActorResources(workers, config.cpus_per_worker, gpus)
-
+        if self._embedder is not None:
+            self._embedder.close()

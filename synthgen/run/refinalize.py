@@ -5,7 +5,8 @@ so the same settings give the same shards and a looser threshold brings rows bac
 recipe is the one the manifest recorded, with `--set` overrides of one table only
 (`gates.*` for filter, `mining.*` for mine, `judge.*` for judge); no generator is loaded,
 only the embedder, and the judge's engine when a judge must score pairs its cache lacks
-(its vLLM output goes to OUT/logs/engine.log).
+(its vLLM output goes to OUT/logs/engine.log). `executor="ray"` embeds on a Ray cluster's
+embedder actors (`synthgen/run/ray_embedding.py`), with the vectors of a local pass.
 
 The run comes in opened (`synthgen.shards.finished_run.FinishedRun.open`, which has
 checked the manifest's JSON types); this module asks only for what `OpenedRun` names, so
@@ -21,9 +22,12 @@ from typing import Any, Protocol
 import orjson
 
 from synthgen.config.loader import apply_override, build_recipe
+from synthgen.config.recipe import Recipe
 from synthgen.engines import Embedder, load_embedder
+from synthgen.engines.chunked import ChunkedEmbedder, chunked
 from synthgen.errors import UserError
 from synthgen.judge import summary_lines as judge_summary
+from synthgen.run.executors import check_executor
 from synthgen.run.finalize import FinalizeReport, Finalizer
 from synthgen.run.output import RunFolder
 from synthgen.run.owned_folders import require_owned
@@ -61,10 +65,11 @@ class Refinalized:
 
 
 def refinalize(run: OpenedRun, overrides: list[str], allowed: tuple[str, ...], command: str,
-               embedder: Embedder | None = None) -> Refinalized:
+               embedder: Embedder | None = None, executor: str = "local", address: str | None = None) -> Refinalized:
     """Run the gates and mining again over `run`'s generated rows with the recipe it was
     made with, changed by `overrides` (`key=value`, each under one of `allowed`, e.g. "gates."),
-    and record the pass in its manifest. `command` names the command in messages."""
+    and record the pass in its manifest. `command` names the command in messages;
+    `executor` ("local" or "ray", at `address`) says where the texts are embedded."""
     started = time.perf_counter()
     require_owned(run.folder.root, "run", command)
     missing = [key for key in _NEEDED if run.manifest.get(key) is None]
@@ -78,8 +83,22 @@ def refinalize(run: OpenedRun, overrides: list[str], allowed: tuple[str, ...], c
         apply_override(data, item)
     recipe = build_recipe(data)
     engine_log = run.folder.root / "logs" / "engine.log" if recipe.judge.enabled else None
-    with engine_output_to(engine_log):
-        report = Finalizer(run.folder, recipe, embedder or load_embedder(recipe.embedder)).run()
+    pass_embedder = _embedder(recipe, embedder, executor, address)
+    try:
+        with engine_output_to(engine_log):
+            report = Finalizer(run.folder, recipe, pass_embedder).run()
+    finally:
+        pass_embedder.close()
     run.manifest.setdefault("timings", {})
     update_manifest(run.folder, run.manifest, recipe, report, run.manifest["timings"].get("total_seconds", 0.0))
     return Refinalized(report, time.perf_counter() - started)
+
+
+def _embedder(recipe: Recipe, embedder: Embedder | None, executor: str, address: str | None) -> ChunkedEmbedder:
+    """The pass's embedder: `embedder` if given, else the recipe's, here or on Ray actors."""
+    if check_executor(executor) == "ray":
+        from synthgen.run.ray_cluster import connect_ray
+        from synthgen.run.ray_embedding import RayEmbedder
+
+        return RayEmbedder(recipe, connect_ray(address))
+    return chunked(embedder or load_embedder(recipe.embedder), recipe.embedder.chunk_size)

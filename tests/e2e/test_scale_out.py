@@ -64,6 +64,9 @@ query = {{ same = 1.0 }}
 
 {GENERATION_ONLY_GATES}
 
+[embedder]
+chunk_size = 4  # the corpus and the queries in several chunks, so both embedding actors get some
+
 [run]
 shard_size = 4
 deterministic = true
@@ -155,8 +158,31 @@ def test_ray_cluster_run_has_the_work_items_and_deterministic_rows_of_a_local_ru
     assert orjson.loads((out / "manifest.json").read_bytes())["executor"] == "ray"
     assert not (out / ".ray-work").exists()
     assert_same_work_items(out, local_run)
+    embedding = orjson.loads((out / "manifest.json").read_bytes())["finalize_embedding"]
+    assert (embedding["where"], embedding["actors"], embedding["nodes"]) == ("ray", 2, 2)  # one actor per node
+    assert embedding["texts"] >= len(_rows(out / "data")) > 0
     # run.deterministic: same batches, same seeds, one thread, no prefix cache: the same text
     assert_same_rows_where_deterministic(request, _rows(out / "generated"), local_run, "generated")
+    # the same generated rows, embedded on the actors: the same gate decisions, scores and negatives
+    assert _rows(out / "data") == _rows(local_run / "data")
+
+
+def test_filter_on_a_ray_cluster_embeds_on_the_actors_and_keeps_a_local_passes_rows(local_run, ray_cluster, tmp_path):
+    """The finalize pass alone, over the local run's own generated rows: no engine in the
+    loop, so the rows must be the local pass's, bit for bit, on any CPU."""
+    address, env = ray_cluster
+    copy = tmp_path / "copy"
+    shutil.copytree(local_run, copy)
+    result = synthgen_cli("filter", str(copy), "--executor", "ray", "--address", address,
+                          env={k: env[k] for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")})
+    assert result.returncode == 0, result.stderr[-3000:]
+    manifest, local = (orjson.loads((o / "manifest.json").read_bytes()) for o in (copy, local_run))
+    assert manifest["finalize_embedding"]["where"] == "ray" and manifest["finalize_embedding"]["nodes"] == 2
+    assert manifest["finalize_embedding"]["texts"] == local["finalize_embedding"]["texts"]
+    assert _rows(copy / "data") == _rows(local_run / "data")
+    for key in ("counts", "removals", "mining", "calibration"):
+        assert manifest[key] == local[key], key
+    assert _reject_lines(copy) == _reject_lines(local_run)
 
 
 def test_shard_runs_merged_have_the_work_items_and_deterministic_rows_of_a_single_run(

@@ -48,3 +48,18 @@ def test_filter_prints_the_pass(finished, monkeypatch):
     assert result.exit_code == 0, result.output
     assert " generated rows -> " in result.output.splitlines()[0] and " kept (" in result.output
     assert orjson.loads((finished / "manifest.json").read_bytes())["recipe"]["gates"]["generic"]["enabled"] is False
+
+
+def test_the_manifest_says_where_and_how_much_the_pass_embedded(finished):
+    done = refinalize(FinishedRun.open(finished), [], ("gates.",), "filter", HashEmbedder())
+    embedding = orjson.loads((finished / "manifest.json").read_bytes())["finalize_embedding"]
+    documents = sum(1 for line in (finished.parent / "c.jsonl").read_bytes().splitlines() if line.strip())
+    assert embedding == done.report.embedding and embedding["where"] == "local"
+    assert embedding["texts"] >= documents + done.report.rows_out  # the corpus and every kept row's query
+    assert 1 <= embedding["chunks"] <= embedding["texts"]
+
+
+def test_an_unknown_executor_is_one_line_and_exit_2(finished):
+    result = CliRunner().invoke(app, ["mine", str(finished), "--executor", "slurm"])
+    assert result.exit_code == 2
+    assert "--executor: 'slurm' is not an executor (local or ray)" in result.output

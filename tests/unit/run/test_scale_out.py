@@ -16,7 +16,7 @@ from synthgen.errors import UserError
 from synthgen.run.executors import ShardSpec
 from synthgen.run.merge import merge_runs
 from synthgen.run.pipeline import Pipeline
-from synthgen.run.ray_executor import actor_resources
+from synthgen.run.ray_cluster import actor_resources, embedder_resources
 from synthgen.config.loader import build_recipe
 
 
@@ -164,3 +164,12 @@ def test_ideas_from_a_folder_without_them_is_one_line(shard_runs, tmp_path):
     with pytest.raises(UserError, match="--ideas-from .*: not a synthgen run folder"):
         Pipeline(recipe(root / "corpus.jsonl"), tmp_path / "out", SeededEngine(), HashEmbedder(),
                  show_progress=False, ideas_from=tmp_path / "nowhere").run()
+
+
+def test_embedding_actors_match_the_engine_actors_count_with_at_most_one_gpu_each():
+    placed = embedder_resources(_recipe({"tensor_parallel_size": 2}), {"CPU": 64, "GPU": 8})
+    assert (placed.workers, placed.task_options) == (4, {"num_cpus": 1.0, "num_gpus": 1.0})
+    placed = embedder_resources(_recipe(gpus_per_worker=0.5), {"CPU": 8, "GPU": 2})
+    assert (placed.workers, placed.task_options) == (4, {"num_cpus": 1.0, "num_gpus": 0.5})
+    placed = embedder_resources(_recipe(cpus_per_worker=2), {"CPU": 8})
+    assert (placed.workers, placed.task_options) == (4, {"num_cpus": 2.0, "num_gpus": 0.0})

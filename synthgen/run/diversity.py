@@ -109,7 +109,12 @@ class DiversityStats:
             self._trim()
 
     def _trim(self) -> None:
-        self.sample = sorted(self.sample, key=lambda item: item[0])[:SAMPLE]
+        """Keep the `SAMPLE` smallest ranks. A kept vector is copied out of its part's
+        array (a row of it is a view that would keep the whole part's vectors alive:
+        750 MiB at 1M rows before this copy)."""
+        kept = sorted(self.sample, key=lambda item: item[0])[:SAMPLE]
+        self.sample = [(rank, language, query, vector if vector is None or vector.base is None else vector.copy())
+                       for rank, language, query, vector in kept]
 
     def result(self) -> dict[str, Any]:
         self._trim()

@@ -1,8 +1,9 @@
-"""Where shards are generated: in this process, or on a Ray cluster.
+"""Where shards are generated, and the finalize pass embeds: in this process, or on a Ray cluster.
 
 An executor takes the run's shard work in shard order and gives back the results in the
 same order, so the driver commits them exactly as an in-process run would (and a killed
-run resumes the same way). `--shard I/N` is not an executor: it picks which shards this
+run resumes the same way); then it gives the finalize pass its embedder
+(`finalize_embedder`). `--shard I/N` is not an executor: it picks which shards this
 process takes (`ShardSpec`), and `synthgen merge` joins the parts.
 """
 

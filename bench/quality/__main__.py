@@ -11,7 +11,8 @@ Three steps, each timed (bench/README.md, "The quality benchmark"):
    a build with the same settings.
 2. generate: `synthgen run bench/quality/recipe.toml` over OUT/corpus.jsonl (the benchmark's
    documents, never its queries) into OUT/run. Skipped when OUT/run already holds a finished
-   run of the same recipe, corpus and settings (--regenerate forces it); resumed when the same
+   run of the same recipe, corpus, settings, prompts, personas and synthgen code (--regenerate
+   forces it); resumed when the same
    generation was interrupted; `--overwrite` is passed only on a folder synthgen marked as a run.
 3. eval: `synthgen eval OUT/run --benchmark OUT/benchmark` (a subprocess: only its command
    line is relied on). Where this synthgen has no `eval` command yet, the runner says so and
@@ -89,10 +90,23 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def tree_sha256(folder: Path, pattern: str) -> str:
+    """One digest of the files under `folder` matching `pattern` (names and contents)."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob(pattern)):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def generation_stamp(args: argparse.Namespace, corpus: Path) -> dict:
-    """What the generated rows depend on: reused only when all of it is the same."""
+    """What the generated rows depend on: reused only when all of it is the same: the
+    recipe, the corpus, the sizes, and the prompt templates, persona libraries and
+    synthgen code they are made with (a changed prompt is a new generation)."""
     return {"recipe": str(args.recipe), "recipe_sha256": file_sha256(args.recipe), "corpus_sha256": file_sha256(corpus),
-            "queries_per_document": args.queries_per_document, "overrides": list(args.overrides)}
+            "queries_per_document": args.queries_per_document, "overrides": list(args.overrides),
+            "prompts_sha256": tree_sha256(ROOT / "prompts", "*.j2"),
+            "personas_sha256": tree_sha256(ROOT / "personas", "*.jsonl"),
+            "synthgen_sha256": tree_sha256(ROOT / "synthgen", "*.py")}
 
 
 def run_folder_kind(folder: Path) -> str | None:

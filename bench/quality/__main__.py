@@ -12,8 +12,8 @@ Three steps, each timed (bench/README.md, "The quality benchmark"):
 2. generate: `synthgen run bench/quality/recipe.toml` over OUT/corpus.jsonl (the benchmark's
    documents, never its queries) into OUT/run. Skipped when OUT/run already holds a finished
    run of the same recipe, corpus, settings, prompts, personas and synthgen code (--regenerate
-   forces it); resumed when the same
-   generation was interrupted; `--overwrite` is passed only on a folder synthgen marked as a run.
+   forces it); resumed when the same generation was interrupted; `--overwrite` is passed
+   only on a folder synthgen marked as a run.
 3. eval: `synthgen eval OUT/run --benchmark OUT/benchmark` (a subprocess: only its command
    line is relied on). Where this synthgen has no `eval` command yet, the runner says so and
    stops after step 2.

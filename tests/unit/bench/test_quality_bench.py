@@ -476,6 +476,25 @@ def test_make_quality_steps_without_eval(tmp_path, lists, monkeypatch, capsys):
     assert len(runs) == 1 and "--overwrite" in runs[0]  # synthgen's own run folder, other settings
 
 
+def test_a_changed_prompt_template_persona_library_or_module_is_a_new_generation(tmp_path, monkeypatch):
+    from bench.quality import __main__ as runner
+
+    for folder, name in (("prompts", "retrieval/query.j2"), ("personas", "core.jsonl"), ("synthgen", "run/a.py")):
+        (tmp_path / folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / folder / name).write_text("v1")
+    (tmp_path / "recipe.toml").write_text("name = 'q'")
+    (tmp_path / "corpus.jsonl").write_text("{}")
+    monkeypatch.setattr(runner, "ROOT", tmp_path)
+    args = runner.argparse.Namespace(recipe=tmp_path / "recipe.toml", queries_per_document=2, overrides=[])
+    first = runner.generation_stamp(args, tmp_path / "corpus.jsonl")
+    assert runner.generation_stamp(args, tmp_path / "corpus.jsonl") == first
+    for folder, name in (("prompts", "retrieval/query.j2"), ("personas", "core.jsonl"), ("synthgen", "run/a.py")):
+        (tmp_path / folder / name).write_text("v2")
+        changed = runner.generation_stamp(args, tmp_path / "corpus.jsonl")
+        assert changed != first and changed[f"{folder}_sha256"] != first[f"{folder}_sha256"], folder
+        first = changed
+
+
 def test_make_quality_runs_the_eval_cli(tmp_path, lists, monkeypatch, capsys):
     status, calls = _quality(tmp_path, lists, monkeypatch, True, "--epochs", "2")
     assert status == 0

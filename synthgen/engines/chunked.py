@@ -4,10 +4,11 @@ An embedder batches what one call gives it (sentence-transformers sorts a call's
 length and pads each batch of `batch_size` to its longest text), so the same text can get
 vectors that differ in the last bits depending on the other texts of the call. The
 finalize pass (gates, calibration, mining) therefore embeds every list in chunks of
-`embedder.chunk_size` texts (default `EMBED_CHUNK`), in list order, one `embed` call per chunk. A chunk gives the same
-vectors in this process and on a Ray actor (`synthgen/run/ray_embedding.py`) with the same
-model and thread count, so a run whose chunks ran on a cluster keeps the vectors, and the
-gate decisions and mined negatives, of an in-process run.
+`embedder.chunk_size` texts (default `EMBED_CHUNK`), in list order, one `embed` call per
+chunk. A chunk gives the same vectors in this process and on a Ray actor
+(`synthgen/run/ray_embedding.py`) with the same model and thread count, so a run whose
+chunks ran on a cluster keeps the vectors, and the gate decisions and mined negatives, of
+an in-process run.
 
 `ChunkedEmbedder.embed_chunks` is the one method an executor overrides: in this process,
 chunk after chunk; on Ray, chunks in parallel over an actor pool, results in order.
